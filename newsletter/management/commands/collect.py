@@ -1,0 +1,38 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from newsletter.collect import collect_day, github_source
+from newsletter.management.arguments import day_option, progress_bar, repository_options
+
+
+class Command(BaseCommand):
+    help = "Collect one day (in REPORT_TIME_ZONE) of commits and issues from GitHub into the database."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="the day to collect")
+        parser.add_argument(
+            "--repo",
+            action="append",
+            metavar="OWNER/NAME",
+            help="only this repository (repeatable); default: all enabled",
+        )
+
+    def handle(self, *args, **options):
+        day = day_option(options["date"])
+        repositories = repository_options(options["repo"])
+        source = github_source()
+        failures = []
+        for repository in repositories:
+            with progress_bar(repository.full_name, self.stdout) as progress:
+                run = collect_day(repository=repository, day=day, source=source, progress=progress)
+            cost = f"{run.requests} requests ({run.not_modified} not modified, {run.retries} retried)"
+            if run.status == run.Status.SUCCEEDED:
+                self.stdout.write(
+                    f"{repository.full_name:<28} {day}  {run.commits:>4} commits  {run.issues:>4} issues  "
+                    f"{cost}  {run.duration.total_seconds():.1f}s"
+                )
+            else:
+                failures.append(run)
+                self.stderr.write(f"{repository.full_name:<28} {day}  FAILED after {cost}: {run.error}")
+        if failures:
+            names = ", ".join(run.repository.full_name for run in failures)
+            raise CommandError(f"{len(failures)} of {len(repositories)} repositories failed: {names}")

@@ -1,0 +1,3 @@
+from .collected import CollectRun, Commit, Issue, Repository
+
+__all__ = ["CollectRun", "Commit", "Issue", "Repository"]

@@ -1,0 +1,243 @@
+"""Settings: every environment variable the service reads is read here, and only here.
+
+The defaults run offline on one machine: SQLite, the ORM broker, the heuristic analyzer and mail
+written into `outbox/`. See README.md for the table of variables.
+"""
+
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import dj_database_url
+import dj_email_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    raw = env(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def env_float(name: str, default: float) -> float:
+    raw = env(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+    if value < 0:
+        raise ImproperlyConfigured(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = env(name).lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, got {raw!r}")
+
+
+def env_clock(name: str, default: str) -> tuple[int, int]:
+    raw = env(name) or default
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", raw)
+    if not match:
+        raise ImproperlyConfigured(f"{name} must be a time like 07:00, got {raw!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env(name) or default
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+# --- Core -------------------------------------------------------------------------------------
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env("SECRET_KEY") or "insecure-development-key-set-SECRET_KEY-in-production"
+
+SITE_URL = (env("SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
+if urlsplit(SITE_URL).scheme not in ("http", "https") or not urlsplit(SITE_URL).hostname:
+    raise ImproperlyConfigured(f"SITE_URL must be an absolute http(s) URL, got {SITE_URL!r}")
+ALLOWED_HOSTS = [urlsplit(SITE_URL).hostname, "127.0.0.1", "localhost", "testserver"] + [
+    host for host in env("ALLOWED_HOSTS").split(",") if host
+]
+CSRF_TRUSTED_ORIGINS = [SITE_URL] if SITE_URL.startswith("https://") else []
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_q",
+    "newsletter",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "newsletter.urls"
+WSGI_APPLICATION = "newsletter.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------------
+DATABASE_URL = env("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+try:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+except ValueError as error:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {error}") from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several processes (web, qcluster, commands) share the file: wait for a lock, don't fail.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Time and language ------------------------------------------------------------------------
+REPORT_TIME_ZONE = env("REPORT_TIME_ZONE") or "Asia/Shanghai"
+try:
+    ZoneInfo(REPORT_TIME_ZONE)
+except (ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(f"REPORT_TIME_ZONE is not a known time zone: {REPORT_TIME_ZONE!r}") from None
+TIME_ZONE = REPORT_TIME_ZONE
+USE_TZ = True
+USE_I18N = True
+REPORT_LANGUAGE = env_choice("REPORT_LANGUAGE", "zh", ("zh", "en"))
+LANGUAGE_CODE = "zh-hans" if REPORT_LANGUAGE == "zh" else "en"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+
+DAILY_BUILD_AT = env_clock("DAILY_BUILD_AT", "07:00")
+DAILY_SEND_AT = env_clock("DAILY_SEND_AT", "08:00")
+AUTO_APPROVE = env_bool("AUTO_APPROVE", False)
+HIGHLIGHTS_PER_REPO = env_int("HIGHLIGHTS_PER_REPO", 8, minimum=1)
+
+# --- GitHub -----------------------------------------------------------------------------------
+GITHUB_TOKEN = env("GITHUB_TOKEN") or None
+GITHUB_API_URL = (env("GITHUB_API_URL") or "https://api.github.com").rstrip("/")
+GITHUB_TIMEOUT = env_int("GITHUB_TIMEOUT", 30, minimum=1)
+GITHUB_RETRIES = env_int("GITHUB_RETRIES", 5)
+GITHUB_BACKOFF = env_float("GITHUB_BACKOFF", 1.0)
+GITHUB_SECONDARY_RATE_WAIT = env_float("GITHUB_SECONDARY_RATE_WAIT", 60.0)
+GITHUB_MAX_RATE_LIMIT_WAIT = env_float("GITHUB_MAX_RATE_LIMIT_WAIT", 300.0)
+# Conditional requests (ETag) are answered by 304s that cost no rate limit; "off" disables.
+_cache_dir = env("GITHUB_CACHE_DIR")
+GITHUB_CACHE_DIR = None if _cache_dir == "off" else Path(_cache_dir or BASE_DIR / "var" / "github-cache")
+
+# --- Anthropic --------------------------------------------------------------------------------
+# ANTHROPIC_BASE_URL is read by the SDK itself.
+ANTHROPIC_API_KEY = env("ANTHROPIC_API_KEY") or None
+ANTHROPIC_MODEL = env("ANTHROPIC_MODEL") or None  # None: the newest Sonnet the SDK lists
+ANTHROPIC_ITEM_MODEL = env("ANTHROPIC_ITEM_MODEL") or None  # None: the newest Haiku the SDK lists
+
+# --- Mail -------------------------------------------------------------------------------------
+EMAIL_FILE_PATH = str(BASE_DIR / "outbox")
+if env("EMAIL_URL"):
+    try:
+        _email = dj_email_url.parse(env("EMAIL_URL"))
+    except (KeyError, ValueError):
+        raise ImproperlyConfigured("EMAIL_URL must look like smtp://user:password@host:587/?tls=True") from None
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_HOST = _email["EMAIL_HOST"]
+    EMAIL_PORT = _email["EMAIL_PORT"]
+    EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
+    EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
+    EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
+    EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
+    EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"] or EMAIL_FILE_PATH
+elif env("EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = env("EMAIL_HOST")
+    EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+    EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+    EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL") or "AI Infra Daily <daily@localhost>"
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 10.0)
+
+# --- Background work (django-q2) --------------------------------------------------------------
+# django-q2 reads Q_CLUSTER once, at import. Without "orm" it silently picks Redis, so the
+# broker is always named explicitly.
+REDIS_URL = env("REDIS_URL") or None
+Q_BROKER = env_choice("Q_BROKER", "redis" if REDIS_URL else "orm", ("orm", "redis"))
+if Q_BROKER == "redis" and not REDIS_URL:
+    raise ImproperlyConfigured("Q_BROKER=redis needs REDIS_URL")
+Q_CLUSTER = {
+    "name": "ai-infra-daily",
+    "workers": env_int("Q_WORKERS", 2, minimum=1),
+    # retry > timeout > the longest task (a day's build); a killed worker's task comes back.
+    "timeout": 1800,
+    "retry": 2100,
+    "max_attempts": 3,
+    "catch_up": False,
+    "ack_failures": True,
+    "label": "Background tasks",
+}
+if Q_BROKER == "redis":
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --- Static files and logging -----------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL") or "INFO"},
+    "loggers": {
+        # PyGithub logs every retried request at INFO; the collect summary already counts them.
+        "github": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+    },
+}
