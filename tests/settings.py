@@ -1,0 +1,15 @@
+"""Test settings: the real settings, with what a test run must not depend on turned off."""
+
+from newsletter.settings import *  # noqa: F403
+from newsletter.settings import Q_CLUSTER
+
+# django-q2 reads Q_CLUSTER once, at import: tasks run inline in tests.
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tests point GitHub at a replay server per test; a shared cache would leak between them.
+GITHUB_CACHE_DIR = None
+GITHUB_API_URL = "http://127.0.0.1:9"  # nothing listens here: a test that forgets the replay fails loudly
+GITHUB_BACKOFF = 0.01
+GITHUB_RETRIES = 3
+GITHUB_SECONDARY_RATE_WAIT = 0.1
