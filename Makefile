@@ -1,0 +1,37 @@
+# One virtualenv in .venv; every target installs what it needs first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+
+.PHONY: install demo test lint bench ci clean
+
+$(BIN)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+## Offline demo: SQLite, the bundled GitHub recordings behind a local replay server.
+demo: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py demo
+
+## The test suite (DATABASE_URL=postgres://... runs it on PostgreSQL).
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+bench: install
+	$(PY) benchmarks/collect.py
+
+ci:
+	bash .ci/run
+
+clean:
+	rm -rf $(VENV) db.sqlite3 var outbox .pytest_cache .ruff_cache
