@@ -1,11 +1,14 @@
+from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.management import call_command
 
 from newsletter.collect import github_source
 from sources.github import GitHubConfig, GitHubSource
 from sources.replay import Faults, ReplayServer
+from tests.fake_anthropic import FakeAnthropic
 
 BUNDLED = Path(django_settings.BASE_DIR) / "data" / "github"
 
@@ -33,3 +36,28 @@ def source(replay) -> GitHubSource:
 def make_source(url: str, **overrides) -> GitHubSource:
     config = {"base_url": url, "retries": 3, "backoff": 0.01, "secondary_rate_wait": 0.1, **overrides}
     return GitHubSource(GitHubConfig(**config))
+
+
+@pytest.fixture
+def collected(replay, db):
+    """Both bundled days collected into the database."""
+    for day in ("2026-01-28", "2026-01-29"):
+        call_command("collect", "--date", day, stdout=StringIO())
+
+
+@pytest.fixture(scope="session")
+def fake_anthropic_server():
+    server = FakeAnthropic().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_anthropic(fake_anthropic_server, settings, monkeypatch):
+    """The fake Messages API, reached by the SDK through ANTHROPIC_BASE_URL, with a key configured."""
+    fake_anthropic_server.reset()
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_anthropic_server.url)
+    settings.ANTHROPIC_API_KEY = "sk-test"
+    settings.ANTHROPIC_MAX_RETRIES = 2
+    yield fake_anthropic_server
+    fake_anthropic_server.reset()
