@@ -1,3 +1,14 @@
 from .collected import CollectRun, Commit, Issue, Repository
+from .reports import CommitAnalysis, Language, Report, ReportItem, ReportSection
 
-__all__ = ["CollectRun", "Commit", "Issue", "Repository"]
+__all__ = [
+    "CollectRun",
+    "Commit",
+    "CommitAnalysis",
+    "Issue",
+    "Language",
+    "Report",
+    "ReportItem",
+    "ReportSection",
+    "Repository",
+]
