@@ -24,6 +24,12 @@ def day_option(value: str, *, allow_future: bool = False) -> date:
     return day
 
 
+def choice_option(name: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise CommandError(f"{name}: expected one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def repository_options(names: list[str] | None) -> list[Repository]:
     """The named repositories (OWNER/NAME, any case), or every enabled one."""
     if not names:
@@ -42,10 +48,10 @@ def repository_options(names: list[str] | None) -> list[Repository]:
 
 
 @contextmanager
-def progress_bar(label: str, stream) -> Iterator:
+def progress_bar(label: str, stream, unit: str = "commit") -> Iterator:
     """A progress callback (done, total) drawing a bar when `stream` is a terminal, else nothing."""
     interactive = hasattr(stream, "isatty") and stream.isatty()
-    bar = tqdm(desc=label, unit="commit", leave=False, disable=not interactive, file=sys.stderr)
+    bar = tqdm(desc=label, unit=unit, leave=False, disable=not interactive, file=sys.stderr)
 
     def update(done: int, total: int) -> None:
         bar.total = total
