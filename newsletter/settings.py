@@ -171,6 +171,10 @@ GITHUB_CACHE_DIR = None if _cache_dir == "off" else Path(_cache_dir or BASE_DIR 
 ANTHROPIC_API_KEY = env("ANTHROPIC_API_KEY") or None
 ANTHROPIC_MODEL = env("ANTHROPIC_MODEL") or None  # None: the newest Sonnet the SDK lists
 ANTHROPIC_ITEM_MODEL = env("ANTHROPIC_ITEM_MODEL") or None  # None: the newest Haiku the SDK lists
+ANTHROPIC_TIMEOUT = env_float("ANTHROPIC_TIMEOUT", 120.0)  # seconds per request
+ANTHROPIC_MAX_RETRIES = env_int("ANTHROPIC_MAX_RETRIES", 3)  # the SDK's retries of 429/5xx/529
+ANTHROPIC_CONCURRENCY = env_int("ANTHROPIC_CONCURRENCY", 4, minimum=1)
+ANTHROPIC_DEADLINE = env_float("ANTHROPIC_DEADLINE", 900.0)  # a build's model calls end by then
 
 # --- Mail -------------------------------------------------------------------------------------
 EMAIL_FILE_PATH = str(BASE_DIR / "outbox")
@@ -239,5 +243,8 @@ LOGGING = {
         # PyGithub logs every retried request at INFO; the collect summary already counts them.
         "github": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
+        # The anthropic SDK's HTTP client logs every request at INFO.
+        "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
     },
 }
