@@ -29,6 +29,7 @@ lint: install
 
 bench: install
 	$(PY) benchmarks/collect.py
+	$(PY) benchmarks/analysis.py
 
 ci:
 	bash .ci/run
