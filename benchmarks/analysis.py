@@ -11,16 +11,12 @@ prices in newsletter/analysis/pricing.py for the default models.
 import argparse
 import os
 import statistics
-import sys
-import tempfile
 import time
 from collections import defaultdict
 from datetime import date
 from io import StringIO
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from scratch import ROOT, django_in_scratch
 
 
 def main() -> None:
@@ -28,13 +24,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="heuristic builds to take the median of")
     args = parser.parse_args()
 
-    scratch = Path(tempfile.mkdtemp(prefix="bench-analysis-"))
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{scratch / 'bench.sqlite3'}")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "newsletter.settings"
     os.environ["GITHUB_CACHE_DIR"] = "off"
-    import django
-
-    django.setup()
+    django_in_scratch("bench-analysis-")
     from django.conf import settings
     from django.core.management import call_command
 
@@ -45,7 +36,6 @@ def main() -> None:
     from sources.replay import ReplayServer
     from tests.fake_anthropic import FakeAnthropic
 
-    call_command("migrate", verbosity=0)
     data = ROOT / "data" / "github"
     days = [date.fromisoformat(d) for d in recorded_days(data)]
     fake = FakeAnthropic().start()

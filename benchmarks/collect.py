@@ -8,18 +8,14 @@ more with the ETag cache filled, where GitHub would answer 304s that cost no rat
 """
 
 import argparse
-import os
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import date
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from scratch import ROOT, django_in_scratch
 
 
 def free_port() -> int:
@@ -43,20 +39,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="cold runs to take the median of")
     args = parser.parse_args()
 
-    scratch = Path(tempfile.mkdtemp(prefix="bench-collect-"))
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{scratch / 'bench.sqlite3'}")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "newsletter.settings"
-    import django
-
-    django.setup()
+    scratch = django_in_scratch("bench-collect-")
     from django.conf import settings
-    from django.core.management import call_command
 
     from newsletter.collect import collect_day, github_source
     from newsletter.models import Commit, Issue, Repository
     from sources.recorder import recorded_days
 
-    call_command("migrate", verbosity=0)
     data = ROOT / "data" / "github"
     days = recorded_days(data)
     port = free_port()

@@ -1,14 +1,14 @@
 """Markdown from the rows: the readers' structure, every commit once, verbatim code, no hostile markup."""
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from markdown_it import MarkdownIt
 
 from newsletter.analysis.diffs import is_verbatim, language_for, patch_for
 from newsletter.build import build_report
-from newsletter.models import Commit, Issue, Report, ReportItem
+from newsletter.models import Commit, Issue, Report, ReportItem, Repository
 from newsletter.render.html import export_html
 from newsletter.render.markdown import render_markdown
 
@@ -115,3 +115,39 @@ def test_html_export_is_a_sanitized_document(collected):
     assert html.startswith("<!doctype html>") and '<html lang="zh-CN">' in html
     assert "<h2>具体内容分析</h2>" in html and "<table>" in html and '<code class="language-python">' in html
     assert 'rel="noopener noreferrer"' in html
+
+
+def test_a_change_its_revert_and_its_redo_are_told_once(collected):
+    vllm = Repository.objects.get(name="vllm")
+    base = datetime(2026, 1, 29, 2, tzinfo=UTC)
+    patch = "@@ -1,1 +1,2 @@\n x = 1\n+enable_cross_layer_blocks = True"
+    titles = [
+        "[Core] Enable cross-layer KV blocks (#500)",
+        'Revert "[Core] Enable cross-layer KV blocks (#500)" (#501)',
+        "Reland [Core] Enable cross-layer KV blocks (#500) with a guard (#502)",
+    ]
+    story = []
+    for offset, title in enumerate(titles):
+        sha = f"{offset + 1:x}" * 40
+        story.append(
+            Commit.objects.create(
+                repository=vllm,
+                sha=sha,
+                title=title,
+                message=title,
+                authored_at=base,
+                pr_number=500 + offset,
+                committed_at=base + timedelta(hours=offset),
+                html_url=f"https://github.com/vllm-project/vllm/commit/{sha}",
+                additions=1,
+                files=[
+                    {"path": "vllm/v1/core/kv.py", "status": "modified", "additions": 1, "deletions": 0, "patch": patch}
+                ],
+            )
+        )
+    markdown = render_markdown(build_report(day=DAY, language="en", analyzer="heuristic"))
+    part = analysis_part(markdown, "en")
+    for commit in story:
+        assert part.count(commit.html_url) == 1
+    assert "- **Same story**: original change [`1111111`]" in part and "redo [`3333333`]" in part
+    assert "**[Revert] [Core] Enable cross-layer KV blocks**" in part

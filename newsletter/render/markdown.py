@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from django.conf import settings
 
 from newsletter.analysis.diffs import LINE_COMMENTS
-from newsletter.models import Report, ReportItem, ReportSection
+from newsletter.models import Commit, Report, ReportItem, ReportSection
 from newsletter.render.escape import cell, fence, inline, safe_markdown
 
 HEADINGS = {
@@ -106,8 +106,9 @@ def render_markdown(report: Report, repositories: Iterable[str] | None = None) -
     out += [f"## {words['summary']}", ""]
     out += [f"- {safe_markdown(_strip_marker(line))}" for line in cited_lines(report.summary, chosen)]
     out += ["", "---", "", f"## {words['analysis']}", ""]
+    story_commits = related_commits(sections)
     for number, section in enumerate(sections, start=1):
-        out += render_section(section, number, words)
+        out += render_section(section, number, words, story_commits)
     out += ["---", "", f"## {words['issues']}", ""]
     any_issue = False
     for section in sections:
@@ -128,7 +129,16 @@ def render_markdown(report: Report, repositories: Iterable[str] | None = None) -
     return "\n".join(out).rstrip() + "\n"
 
 
-def render_section(section: ReportSection, number: int, words: dict) -> list[str]:
+def related_commits(sections: list[ReportSection]) -> dict[str, Commit]:
+    """The commits told inside other items' stories, fetched in one query for the whole report."""
+    shas = {r["sha"] for s in sections for i in s.items.all() if i.kind == ReportItem.Kind.HIGHLIGHT for r in i.related}
+    if not shas:
+        return {}
+    repositories = [s.repository_id for s in sections]
+    return {c.sha: c for c in Commit.objects.filter(repository__in=repositories, sha__in=shas)}
+
+
+def render_section(section: ReportSection, number: int, words: dict, story_commits: dict[str, Commit]) -> list[str]:
     repository = section.repository
     stats = section.stats or {}
     out = [f"### {number}. {inline(repository.display_name)} ({repository.html_url})", ""]
@@ -148,7 +158,7 @@ def render_section(section: ReportSection, number: int, words: dict) -> list[str
         out += [f"**{words['assessment']}**{words['colon']}{safe_markdown(section.assessment)}", ""]
     items = list(section.items.all())
     highlights = [i for i in items if i.kind == ReportItem.Kind.HIGHLIGHT and not i.hidden]
-    commits_by_sha = {i.commit.sha: i.commit for i in items if i.commit_id}
+    commits_by_sha = {**story_commits, **{i.commit.sha: i.commit for i in items if i.commit_id}}
     for item in highlights:
         out += render_highlight(item, commits_by_sha, words)
     # A hidden highlight's commits still belong to the day: they move to the table.

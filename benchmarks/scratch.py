@@ -1,0 +1,22 @@
+"""What every benchmark does first: a scratch folder, a fresh database unless DATABASE_URL is set, Django."""
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def django_in_scratch(prefix: str) -> Path:
+    """Set up Django on a new SQLite file in a scratch folder (or on DATABASE_URL), migrated."""
+    sys.path.insert(0, str(ROOT))
+    scratch = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{scratch / 'bench.sqlite3'}")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "newsletter.settings"
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    return scratch
