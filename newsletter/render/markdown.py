@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 
@@ -91,41 +92,76 @@ def _strip_marker(line: str) -> str:
     return re.sub(r"^(\d+[.)]|[-*+])\s+", "", line)
 
 
-def render_markdown(report: Report, repositories: Iterable[str] | None = None) -> str:
+@dataclass
+class ReportParts:
+    """A report cut into the blocks every output shares: Markdown lines, already filtered and escaped."""
+
+    report: Report
+    words: dict
+    sections: list[ReportSection]
+    past: list[str]
+    summary: list[str]
+    analyses: list[list[str]]  # per section, without its heading and activity line
+    issues: list[str]
+    conclusions: list[str]
+
+    @property
+    def title(self) -> str:
+        return self.words["title"].format(date=self.report.date.isoformat())
+
+
+def report_parts(report: Report, repositories: Iterable[str] | None = None) -> ReportParts:
     words = HEADINGS[report.language]
     sections = sections_of(report, repositories)
     chosen = {s.repository.full_name.lower() for s in sections} if repositories is not None else None
-    out: list[str] = [f"# {words['title'].format(date=report.date.isoformat())}", ""]
-
-    out += [f"## {words['past']}", ""]
     past = Report.objects.filter(language=report.language, status=Report.Status.SENT, date__lt=report.date)
-    past = list(past.order_by("-date")[:PAST_ISSUES])
-    out += [f"- [{p.date.isoformat()}]({report_url(p)})" for p in past] or [f"- {words['no_past']}"]
-    out += ["", "---", ""]
-
-    out += [f"## {words['summary']}", ""]
-    out += [f"- {safe_markdown(_strip_marker(line))}" for line in cited_lines(report.summary, chosen)]
-    out += ["", "---", "", f"## {words['analysis']}", ""]
+    past_lines = [f"- [{p.date.isoformat()}]({report_url(p)})" for p in past.order_by("-date")[:PAST_ISSUES]]
     story_commits = related_commits(sections)
-    for number, section in enumerate(sections, start=1):
-        out += render_section(section, number, words, story_commits)
-    out += ["---", "", f"## {words['issues']}", ""]
-    any_issue = False
+    issues: list[str] = []
     for section in sections:
-        issues = [i for i in section.items.all() if i.kind == ReportItem.Kind.ISSUE and not i.hidden]
-        if not issues:
-            continue
-        any_issue = True
-        out += [f"### {inline(section.repository.display_name)}", ""]
-        for item in issues:
-            link = f"[#{item.issue.number}]({item.issue.html_url})"
-            out.append(f"- **{inline(item.title)}** ({link}){words['colon']}{inline(item.details)}")
-        out.append("")
-    if not any_issue:
-        out += [words["no_issues"], ""]
-    out += ["---", "", f"## {words['conclusions']}", ""]
-    lines = cited_lines(report.conclusions, chosen)
-    out += [f"{n}. {safe_markdown(_strip_marker(line))}" for n, line in enumerate(lines, start=1)]
+        items = [i for i in section.items.all() if i.kind == ReportItem.Kind.ISSUE and not i.hidden]
+        if items:
+            issues += [f"### {inline(section.repository.display_name)}", ""]
+            issues += [
+                f"- **{inline(i.title)}** ([#{i.issue.number}]({i.issue.html_url})){words['colon']}{inline(i.details)}"
+                for i in items
+            ]
+            issues.append("")
+    conclusions = cited_lines(report.conclusions, chosen)
+    return ReportParts(
+        report=report,
+        words=words,
+        sections=sections,
+        past=past_lines or [f"- {words['no_past']}"],
+        summary=[f"- {safe_markdown(_strip_marker(line))}" for line in cited_lines(report.summary, chosen)],
+        analyses=[section_body(section, words, story_commits) for section in sections],
+        issues=issues or [words["no_issues"]],
+        conclusions=[f"{n}. {safe_markdown(_strip_marker(line))}" for n, line in enumerate(conclusions, start=1)],
+    )
+
+
+def activity_line(section: ReportSection, words: dict) -> str:
+    stats = section.stats or {}
+    return words["activity"].format(
+        commits=stats.get("commits", 0),
+        additions=stats.get("additions", 0),
+        deletions=stats.get("deletions", 0),
+        authors=stats.get("authors", 0),
+        issues=stats.get("issues_opened", 0),
+    )
+
+
+def render_markdown(report: Report, repositories: Iterable[str] | None = None) -> str:
+    parts = report_parts(report, repositories)
+    words = parts.words
+    out: list[str] = [f"# {parts.title}", "", f"## {words['past']}", "", *parts.past, "", "---", ""]
+    out += [f"## {words['summary']}", "", *parts.summary, "", "---", "", f"## {words['analysis']}", ""]
+    for number, (section, body) in enumerate(zip(parts.sections, parts.analyses, strict=True), start=1):
+        repository = section.repository
+        out += [f"### {number}. {inline(repository.display_name)} ({repository.html_url})", ""]
+        out += [f"*{activity_line(section, words)}*", "", *body]
+    out += ["---", "", f"## {words['issues']}", "", *parts.issues, "", "---", "", f"## {words['conclusions']}", ""]
+    out += parts.conclusions
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -138,22 +174,8 @@ def related_commits(sections: list[ReportSection]) -> dict[str, Commit]:
     return {c.sha: c for c in Commit.objects.filter(repository__in=repositories, sha__in=shas)}
 
 
-def render_section(section: ReportSection, number: int, words: dict, story_commits: dict[str, Commit]) -> list[str]:
-    repository = section.repository
-    stats = section.stats or {}
-    out = [f"### {number}. {inline(repository.display_name)} ({repository.html_url})", ""]
-    out += [
-        "*"
-        + words["activity"].format(
-            commits=stats.get("commits", 0),
-            additions=stats.get("additions", 0),
-            deletions=stats.get("deletions", 0),
-            authors=stats.get("authors", 0),
-            issues=stats.get("issues_opened", 0),
-        )
-        + "*",
-        "",
-    ]
+def section_body(section: ReportSection, words: dict, story_commits: dict[str, Commit]) -> list[str]:
+    out: list[str] = []
     if section.assessment:
         out += [f"**{words['assessment']}**{words['colon']}{safe_markdown(section.assessment)}", ""]
     items = list(section.items.all())
