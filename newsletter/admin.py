@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.db import models
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from newsletter.models import CollectRun, Commit, Issue, Repository
+from newsletter.models import CollectRun, Commit, Delivery, Issue, Report, Repository, Subscriber
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -86,3 +87,45 @@ class CollectRunAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "repository", "day"]
     list_select_related = ["repository"]
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    list_display = ["email", "status", "language", "format", "created_at", "confirmed_at", "hard_bounces"]
+    list_filter = ["status", "language", "format", "repositories"]
+    search_fields = ["email"]
+    filter_horizontal = ["repositories"]
+    readonly_fields = ["created_at", "confirmed_at", "unsubscribed_at", "consent_text", "source_ip"]
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """Deliveries are written by the workers; the editor's part is deciding about `unknown` ones."""
+
+    list_display = ["subscriber", "report", "status", "attempts", "sent_at", "last_error"]
+    list_filter = ["status", "report"]
+    search_fields = ["subscriber__email", "message_id"]
+    list_select_related = ["subscriber", "report"]
+    actions = ["mark_delivered", "send_again"]
+    readonly_fields = [f.name for f in Delivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Mark as delivered (the subscriber got it)")
+    def mark_delivered(self, request, queryset):
+        count = queryset.filter(status=Delivery.Status.UNKNOWN).update(
+            status=Delivery.Status.SENT, sent_at=timezone.now()
+        )
+        self.message_user(request, f"{count} unknown deliveries marked as delivered.")
+
+    @admin.action(description="Send again (only if you are sure the subscriber did not get it)")
+    def send_again(self, request, queryset):
+        chosen = queryset.filter(status__in=[Delivery.Status.UNKNOWN, Delivery.Status.FAILED])
+        reports = set(chosen.values_list("report_id", flat=True))
+        count = chosen.update(
+            status=Delivery.Status.PENDING, claimed_by="", claimed_at=None, next_attempt_at=timezone.now()
+        )
+        # A sent report with deliveries to make goes back to sending, so the next dispatch picks them up.
+        Report.objects.filter(pk__in=reports, status=Report.Status.SENT).update(status=Report.Status.SENDING)
+        self.message_user(request, f"{count} deliveries queued again; they go out with the next dispatch.")

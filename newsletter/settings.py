@@ -119,6 +119,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "newsletter.context.site",
             ],
         },
     },
@@ -131,8 +132,14 @@ try:
 except ValueError as error:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {error}") from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several processes (web, qcluster, commands) share the file: wait for a lock, don't fail.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    # Several processes (web, qcluster, commands) share the file. Transactions take the write lock
+    # when they begin (a read-then-write transaction would otherwise fail with "database is locked"
+    # instead of waiting), WAL lets readers go on while one writes, and a lock is waited for.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=30,
+        transaction_mode="IMMEDIATE",
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -204,7 +211,26 @@ else:
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL") or "AI Infra Daily <daily@localhost>"
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 10.0)
+SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 10.0)  # 0: no limit
+UNSUBSCRIBE_MAILTO = env("UNSUBSCRIBE_MAILTO") or "unsubscribe@" + (
+    DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].rstrip(">").strip() or "localhost"
+)
+DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 5, minimum=1)  # for temporary (4xx) failures
+DELIVERY_RETRY_SECONDS = env_float("DELIVERY_RETRY_SECONDS", 60.0)  # first backoff; doubles each time
+DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 300, minimum=1)  # a silent worker's claims expire
+SUBSCRIBE_LIMIT_PER_HOUR = env_int("SUBSCRIBE_LIMIT_PER_HOUR", 10, minimum=1)  # per client IP
+
+# --- Cache (rate limits) -------------------------------------------------------------------------
+# Shared by every process: Redis when configured, else files on this machine.
+if env("REDIS_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("REDIS_URL")}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": BASE_DIR / "var" / "cache",
+        }
+    }
 
 # --- Background work (django-q2) --------------------------------------------------------------
 # django-q2 reads Q_CLUSTER once, at import. Without "orm" it silently picks Redis, so the

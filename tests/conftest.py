@@ -9,6 +9,7 @@ from newsletter.collect import github_source
 from sources.github import GitHubConfig, GitHubSource
 from sources.replay import Faults, ReplayServer
 from tests.fake_anthropic import FakeAnthropic
+from tests.smtp_server import SMTPServer
 
 BUNDLED = Path(django_settings.BASE_DIR) / "data" / "github"
 
@@ -61,3 +62,33 @@ def fake_anthropic(fake_anthropic_server, settings, monkeypatch):
     settings.ANTHROPIC_MAX_RETRIES = 2
     yield fake_anthropic_server
     fake_anthropic_server.reset()
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    server = SMTPServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp(smtp_server, settings):
+    """Mail goes over real SMTP to a local aiosmtpd server; the fixture is the server."""
+    smtp_server.reset()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = smtp_server.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield smtp_server
+    smtp_server.reset()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate limits live in the cache: every test starts with none spent."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -1,7 +1,7 @@
 """Test settings: the real settings, with what a test run must not depend on turned off."""
 
 from newsletter.settings import *  # noqa: F403
-from newsletter.settings import Q_CLUSTER
+from newsletter.settings import BASE_DIR, DATABASES, LOGGING, Q_CLUSTER
 
 # django-q2 reads Q_CLUSTER once, at import: tasks run inline in tests.
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
@@ -13,3 +13,11 @@ GITHUB_API_URL = "http://127.0.0.1:9"  # nothing listens here: a test that forge
 GITHUB_BACKOFF = 0.01
 GITHUB_RETRIES = 3
 GITHUB_SECONDARY_RATE_WAIT = 0.1
+SEND_RATE_PER_SECOND = 0  # tests measure correctness, not pacing
+DELIVERY_RETRY_SECONDS = 0.1
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# A file, not memory, so worker processes started by the tests see the same test database.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    (BASE_DIR / "var").mkdir(exist_ok=True)
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
+LOGGING["loggers"]["mail.log"] = {"level": "WARNING"}  # aiosmtpd, the test SMTP server
