@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: install demo test lint bench ci clean
+.PHONY: install demo test lint bench bench-dispatch ci clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ lint: install
 bench: install
 	$(PY) benchmarks/collect.py
 	$(PY) benchmarks/analysis.py
+
+## Needs PostgreSQL; drops and recreates BENCH_DATABASE_URL's database.
+bench-dispatch: install
+	$(PY) benchmarks/dispatch.py
 
 ci:
 	bash .ci/run

@@ -101,10 +101,9 @@ def create_deliveries(report: Report, chunk: int = 2000) -> int:
     """One row per active subscriber, in chunks (memory stays flat); skipped if nothing they follow moved."""
     active = active_repositories(report)
     every_enabled = [r.full_name for r in Repository.objects.enabled()]
-    existing = set(Delivery.objects.filter(report=report).values_list("subscriber_id", flat=True))
     subscribers = (
         Subscriber.objects.filter(status=Subscriber.Status.ACTIVE, language=report.language)
-        .exclude(pk__in=existing)
+        .exclude(pk__in=Delivery.objects.filter(report=report).values("subscriber_id"))
         .prefetch_related("repositories")
         .order_by("pk")
     )

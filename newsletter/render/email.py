@@ -53,8 +53,9 @@ a { color: #0969da; }
 h2 { font-size: 20px; margin: 0 0 8px; }
 h3 { font-size: 17px; margin: 12px 0 6px; }
 ul, ol { padding-left: 20px; margin: 6px 0; }
+.wrap > div { overflow-wrap: anywhere; word-break: break-word; }
 pre { font-family: Menlo, Consolas, monospace; font-size: 12px; line-height: 1.45; background: #f6f8fa;
-      padding: 10px; overflow-x: auto; }
+      padding: 8px; white-space: pre-wrap; word-break: break-all; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { border-bottom: 1px solid #d0d7de; padding: 3px 5px; vertical-align: top; }
 """
