@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from newsletter.analysis.diffs import is_verbatim, patch_for
 from newsletter.analysis.draft import DayInput, ItemDraft, RepoDay, ReportDraft, Statement
@@ -192,6 +193,7 @@ def store_draft(draft: ReportDraft, data: DayInput) -> Report:
         )
         items = [
             ReportItem(
+                report=report,
                 section=row,
                 kind=ReportItem.Kind.HIGHLIGHT,
                 commit=repo.commit(item.sha),
@@ -214,6 +216,7 @@ def store_draft(draft: ReportDraft, data: DayInput) -> Report:
         verdicts = repo.triage.verdicts
         items += [
             ReportItem(
+                report=report,
                 section=row,
                 kind=ReportItem.Kind.LISTED,
                 commit=repo.commit(sha),
@@ -227,6 +230,7 @@ def store_draft(draft: ReportDraft, data: DayInput) -> Report:
         issues = {i.number: i for i in repo.new_issues}
         items += [
             ReportItem(
+                report=report,
                 section=row,
                 kind=ReportItem.Kind.ISSUE,
                 issue=issues[issue.number],
@@ -236,5 +240,5 @@ def store_draft(draft: ReportDraft, data: DayInput) -> Report:
             )
             for order, issue in enumerate(section.issues)
         ]
-        ReportItem.objects.bulk_create(items)
+        bulk_create_with_history(items, ReportItem)  # the first version of each item is history too
     return report

@@ -93,17 +93,20 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_q",
+    "simple_history",
     "newsletter",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # the admin's static files, without a separate server
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",  # records which editor made a change
 ]
 
 ROOT_URLCONF = "newsletter.urls"
@@ -159,6 +162,8 @@ LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 DAILY_BUILD_AT = env_clock("DAILY_BUILD_AT", "07:00")
 DAILY_SEND_AT = env_clock("DAILY_SEND_AT", "08:00")
 AUTO_APPROVE = env_bool("AUTO_APPROVE", False)
+DAILY_MAX_ATTEMPTS = env_int("DAILY_MAX_ATTEMPTS", 3, minimum=1)  # tries of the daily build before the editors hear
+DAILY_RETRY_MINUTES = env_float("DAILY_RETRY_MINUTES", 15.0)
 HIGHLIGHTS_PER_REPO = env_int("HIGHLIGHTS_PER_REPO", 8, minimum=1)
 
 # --- GitHub -----------------------------------------------------------------------------------
@@ -258,6 +263,10 @@ else:
 # --- Static files and logging -----------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 LOGGING = {
     "version": 1,

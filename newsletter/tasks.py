@@ -1,17 +1,18 @@
-"""django-q2 tasks: thin wrappers that take ids and call one function."""
+"""django-q2 tasks: thin wrappers that take ids or dates and call one function."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
-from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 from django_q.models import Schedule
-from django_q.tasks import async_task, schedule
+from django_q.tasks import schedule
 
+from newsletter.daily import run_daily
 from newsletter.dispatch import dispatch_report
-from newsletter.models import Delivery, Report
+from newsletter.models import Delivery, Heartbeat, Report
+from newsletter.schedule import schedule_dispatch, yesterday
 
 
 def dispatch_report_task(report_id: int) -> str:
@@ -30,6 +31,19 @@ def dispatch_report_task(report_id: int) -> str:
     return str(summary)
 
 
-def enqueue_dispatch(report: Report) -> None:
-    """Queue the dispatch once the surrounding transaction (an approval, say) has committed."""
-    transaction.on_commit(lambda: async_task("newsletter.tasks.dispatch_report_task", report.pk))
+def daily_build_task(day: str | None = None, attempt: int = 1) -> str:
+    run = run_daily(date.fromisoformat(day) if day else yesterday(), attempt=attempt)
+    return f"{run.day}: {run.status}"
+
+
+def daily_send_task() -> str:
+    """At the send time: every approved report of yesterday goes out (later approvals go at once)."""
+    sent = []
+    for report in Report.objects.filter(date=yesterday(), status=Report.Status.APPROVED):
+        schedule_dispatch(report)
+        sent.append(report.language)
+    return f"queued: {', '.join(sent) or 'nothing approved'}"
+
+
+def heartbeat_task() -> None:
+    Heartbeat.beat()

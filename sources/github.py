@@ -30,6 +30,7 @@ from .records import (
     CommitRecord,
     FileChange,
     IssueRecord,
+    RepositoryInfo,
     RepositorySnapshot,
     SourceError,
 )
@@ -245,6 +246,15 @@ class GitHubSource:
         except ValueError:
             return  # the caller reports the malformed answer
         self.observer(response.url, response.status_code, body)
+
+    def repository(self, full_name: str) -> RepositoryInfo:
+        """The repository as GitHub names it, with its default branch; SourceError if it is not there."""
+        step = Step(full_name, "the repository")
+        try:
+            repo = self._client.get_repo(full_name)
+            return RepositoryInfo(full_name=repo.full_name, default_branch=repo.default_branch)
+        except Exception as error:
+            raise SourceError(describe_failure(error, step, self.config)) from error
 
     def fetch(
         self,

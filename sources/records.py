@@ -89,6 +89,12 @@ class IssueRecord:
 
 
 @dataclass(frozen=True)
+class RepositoryInfo:
+    full_name: str
+    default_branch: str
+
+
+@dataclass(frozen=True)
 class RepositorySnapshot:
     """What one fetch of one repository returned, with the cost of getting it."""
 

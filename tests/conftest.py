@@ -92,3 +92,34 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def editor(db):
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user("editor", "editor@example.com", "editor-password", is_staff=True)
+    user.groups.add(Group.objects.get(name="Editors"))
+    return user
+
+
+@pytest.fixture
+def editor_client(client, editor):
+    client.force_login(editor)
+    return client
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_sessions_left_behind(django_db_setup, django_db_blocker):
+    """The live server's request threads may keep a PostgreSQL session open past the last test,
+    and the test database cannot be dropped while one is: end them once every test has run."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )

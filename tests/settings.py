@@ -17,7 +17,10 @@ SEND_RATE_PER_SECOND = 0  # tests measure correctness, not pacing
 DELIVERY_RETRY_SECONDS = 0.1
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # A file, not memory, so worker processes started by the tests see the same test database.
+(BASE_DIR / "var" / "static").mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing one
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    (BASE_DIR / "var").mkdir(exist_ok=True)
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
 LOGGING["loggers"]["mail.log"] = {"level": "WARNING"}  # aiosmtpd, the test SMTP server
+# The live server answers in its own thread: close its connection after each request, so the test
+# database can be dropped at the end.
+DATABASES["default"]["CONN_MAX_AGE"] = 0

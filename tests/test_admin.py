@@ -50,8 +50,3 @@ def test_file_paths_are_escaped(admin_client, collected):
     commit.save()
     html = admin_client.get(reverse("admin:newsletter_commit_change", args=[commit.id])).content.decode()
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
-
-
-def test_healthz(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200 and response.json()["database"] == "ok"

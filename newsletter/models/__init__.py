@@ -1,12 +1,15 @@
 from .collected import CollectRun, Commit, Issue, Repository
-from .reports import CommitAnalysis, Language, Report, ReportItem, ReportSection
+from .operations import DailyRun, Heartbeat
+from .reports import CommitAnalysis, Language, Report, ReportItem, ReportSection, TableRow
 from .subscribers import Delivery, ReportVariant, Subscriber, normalize_email
 
 __all__ = [
     "CollectRun",
     "Commit",
     "CommitAnalysis",
+    "DailyRun",
     "Delivery",
+    "Heartbeat",
     "Issue",
     "Language",
     "Report",
@@ -15,5 +18,6 @@ __all__ = [
     "ReportVariant",
     "Repository",
     "Subscriber",
+    "TableRow",
     "normalize_email",
 ]

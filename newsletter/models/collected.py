@@ -35,7 +35,11 @@ class Repository(models.Model):
     class Meta:
         ordering = ["order", "owner", "name"]
         verbose_name_plural = "repositories"
-        constraints = [models.UniqueConstraint("owner", "name", name="unique_repository")]
+        constraints = [
+            models.UniqueConstraint(
+                "owner", "name", name="unique_repository", violation_error_message="This repository is tracked already."
+            )
+        ]
 
     def __str__(self) -> str:
         return self.display_name or self.full_name

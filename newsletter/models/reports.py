@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from .collected import Commit, Issue, Repository
 
@@ -51,10 +52,21 @@ class Report(models.Model):
     warnings = models.JSONField(default=list, blank=True, help_text="For the editor: fallbacks, dropped items.")
     built_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    # Every save keeps the previous version: the editor's changes can always be looked back at.
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["-date", "language"]
         constraints = [models.UniqueConstraint("date", "language", name="unique_report_per_day_and_language")]
+        permissions = [
+            ("approve_report", "Can approve a report for sending"),
+            ("dispatch_report", "Can dispatch an approved report"),
+            ("send_test_report", "Can send a test of a report to oneself"),
+        ]
 
     def __str__(self) -> str:
         return f"AI Infra Daily {self.date} ({self.language})"
@@ -63,6 +75,27 @@ class Report(models.Model):
     def is_locked(self) -> bool:
         """Approved or later: a rebuild must never overwrite it."""
         return self.status != self.Status.DRAFT
+
+    @property
+    def is_frozen(self) -> bool:
+        """Sending has started: nothing in it may change any more."""
+        return self.status in (self.Status.SENDING, self.Status.SENT, self.Status.FAILED)
+
+    def approve(self, *, by=None) -> None:
+        if self.status != self.Status.DRAFT:
+            raise ValueError(f"only a draft can be approved; this report is {self.status}")
+        self.status = self.Status.APPROVED
+        self.approved_by = by
+        self.approved_at = timezone.now()
+        self.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
+
+    def withdraw_approval(self) -> None:
+        """An edit after approval needs a new approval: what was approved is not what would go out."""
+        if self.status == self.Status.APPROVED:
+            self.status = self.Status.DRAFT
+            self.approved_by = None
+            self.approved_at = None
+            self.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
 
     def add_warning(self, text: str) -> None:
         if text not in self.warnings:
@@ -76,6 +109,7 @@ class ReportSection(models.Model):
     assessment = models.TextField(blank=True)
     # {commits, additions, deletions, authors, issues_opened, prs_merged}, computed by code.
     stats = models.JSONField(default=dict, blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["report", "order"]
@@ -104,6 +138,8 @@ class ReportItem(models.Model):
         FALLBACK = "fallback", "heuristic (model output rejected)"
         EDITOR = "editor"
 
+    # The report is the section's; it is kept here too so the admin can edit items on the report page.
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="items")
     section = models.ForeignKey(ReportSection, on_delete=models.CASCADE, related_name="items")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     commit = models.ForeignKey(Commit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -123,6 +159,7 @@ class ReportItem(models.Model):
     order = models.PositiveIntegerField(default=0)
     hidden = models.BooleanField(default=False, help_text="Left out of every variant.")
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.HEURISTIC)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["section", "kind", "order"]
@@ -157,3 +194,12 @@ class CommitAnalysis(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sha[:7]} {self.model} {self.prompt_version} {self.language}"
+
+
+class TableRow(ReportItem):
+    """The day's other commits, as their own list in the admin (the same rows as ReportItem)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "commit in the day's table"
+        verbose_name_plural = "the day's other commits"

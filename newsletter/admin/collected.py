@@ -1,9 +1,13 @@
+"""Admin for what we collect: repositories (checked against GitHub when added), commits, issues, runs."""
+
+from django import forms
 from django.contrib import admin
 from django.db import models
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from newsletter.models import CollectRun, Commit, Delivery, Issue, Report, Repository, Subscriber
+from newsletter.collect import github_source
+from newsletter.models import CollectRun, Commit, DailyRun, Issue, Repository
+from sources.records import SourceError
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -21,12 +25,45 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return request.user.is_superuser
 
 
+class RepositoryForm(forms.ModelForm):
+    """A repository to track must exist on GitHub; its default branch and canonical name are read there."""
+
+    class Meta:
+        model = Repository
+        fields = ["owner", "name", "display_name", "enabled", "order"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["display_name"].required = False  # GitHub's name when left empty
+
+    def clean(self):
+        data = super().clean()
+        owner, name = (data.get("owner") or "").strip(), (data.get("name") or "").strip()
+        if not owner or not name or self.errors:
+            return data
+        changed = not self.instance.pk or {"owner", "name"} & set(self.changed_data)
+        if changed:
+            try:
+                found = github_source().repository(f"{owner}/{name}")
+            except SourceError as error:
+                raise forms.ValidationError(f"GitHub: {error}") from None
+            data["owner"], data["name"] = found.full_name.split("/")
+            self.instance.default_branch = found.default_branch
+            data["display_name"] = data.get("display_name") or found.full_name.split("/")[1]
+            duplicate = Repository.objects.filter(owner__iexact=data["owner"], name__iexact=data["name"])
+            if duplicate.exclude(pk=self.instance.pk).exists():
+                raise forms.ValidationError(f"{found.full_name} is tracked already")
+        return data
+
+
 @admin.register(Repository)
 class RepositoryAdmin(admin.ModelAdmin):
+    form = RepositoryForm
     list_display = ["full_name", "display_name", "default_branch", "enabled", "order"]
     list_editable = ["enabled", "order"]
     list_filter = ["enabled"]
     search_fields = ["owner", "name", "display_name"]
+    readonly_fields = ["default_branch"]
 
 
 @admin.register(Commit)
@@ -89,43 +126,7 @@ class CollectRunAdmin(ReadOnlyAdmin):
     list_select_related = ["repository"]
 
 
-@admin.register(Subscriber)
-class SubscriberAdmin(admin.ModelAdmin):
-    list_display = ["email", "status", "language", "format", "created_at", "confirmed_at", "hard_bounces"]
-    list_filter = ["status", "language", "format", "repositories"]
-    search_fields = ["email"]
-    filter_horizontal = ["repositories"]
-    readonly_fields = ["created_at", "confirmed_at", "unsubscribed_at", "consent_text", "source_ip"]
-
-
-@admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
-    """Deliveries are written by the workers; the editor's part is deciding about `unknown` ones."""
-
-    list_display = ["subscriber", "report", "status", "attempts", "sent_at", "last_error"]
-    list_filter = ["status", "report"]
-    search_fields = ["subscriber__email", "message_id"]
-    list_select_related = ["subscriber", "report"]
-    actions = ["mark_delivered", "send_again"]
-    readonly_fields = [f.name for f in Delivery._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    @admin.action(description="Mark as delivered (the subscriber got it)")
-    def mark_delivered(self, request, queryset):
-        count = queryset.filter(status=Delivery.Status.UNKNOWN).update(
-            status=Delivery.Status.SENT, sent_at=timezone.now()
-        )
-        self.message_user(request, f"{count} unknown deliveries marked as delivered.")
-
-    @admin.action(description="Send again (only if you are sure the subscriber did not get it)")
-    def send_again(self, request, queryset):
-        chosen = queryset.filter(status__in=[Delivery.Status.UNKNOWN, Delivery.Status.FAILED])
-        reports = set(chosen.values_list("report_id", flat=True))
-        count = chosen.update(
-            status=Delivery.Status.PENDING, claimed_by="", claimed_at=None, next_attempt_at=timezone.now()
-        )
-        # A sent report with deliveries to make goes back to sending, so the next dispatch picks them up.
-        Report.objects.filter(pk__in=reports, status=Report.Status.SENT).update(status=Report.Status.SENDING)
-        self.message_user(request, f"{count} deliveries queued again; they go out with the next dispatch.")
+@admin.register(DailyRun)
+class DailyRunAdmin(ReadOnlyAdmin):
+    list_display = ["day", "status", "attempts", "started_at", "finished_at", "error"]
+    list_filter = ["status"]

@@ -1,0 +1,3 @@
+"""The Django admin, one module per area."""
+
+from . import collected, reports, subscribers  # noqa: F401 - importing registers the ModelAdmins

@@ -1,0 +1,163 @@
+"""Admin for subscribers (superusers only: it is personal data, with CSV import and export) and deliveries."""
+
+import csv
+import smtplib
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+
+from newsletter import subscriber_csv
+from newsletter.models import Delivery, Report, Subscriber
+
+
+class Echo:
+    """A file-like object whose write returns the line: csv.writer into a streaming response."""
+
+    def write(self, value):
+        return value
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(required=False, help_text="UTF-8 CSV: " + ", ".join(subscriber_csv.COLUMNS))
+    text = forms.CharField(required=False, widget=forms.HiddenInput)
+    send_confirmations = forms.BooleanField(
+        required=False, initial=True, label="Email a confirmation link to those without prior consent"
+    )
+
+    def csv_text(self) -> str:
+        upload = self.cleaned_data.get("file")
+        if upload:
+            try:
+                return upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise forms.ValidationError("the file is not UTF-8 text") from None
+        if self.cleaned_data.get("text"):
+            return self.cleaned_data["text"]
+        raise forms.ValidationError("choose a CSV file")
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    list_display = ["email", "status", "language", "format", "created_at", "confirmed_at", "hard_bounces"]
+    list_filter = ["status", "language", "format", "repositories"]
+    search_fields = ["email"]
+    filter_horizontal = ["repositories"]
+    readonly_fields = ["created_at", "confirmed_at", "unsubscribed_at", "consent_text", "source_ip"]
+    actions = ["export_selected"]
+    change_list_template = "admin/newsletter/subscriber/change_list.html"
+
+    # Subscribers' data and exports are for superusers only, editors included out.
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("import/", view(self.import_view), name="newsletter_subscriber_import"),
+            path("export/", view(self.export_view), name="newsletter_subscriber_export"),
+            *super().get_urls(),
+        ]
+
+    def _csv_response(self, queryset, name: str) -> StreamingHttpResponse:
+        writer = csv.writer(Echo())
+        rows = subscriber_csv.export_rows(
+            queryset.prefetch_related("repositories").order_by("pk").iterator(chunk_size=2000)
+        )
+        response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+    def export_view(self, request):
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        return self._csv_response(Subscriber.objects.all(), f"subscribers-{timezone.now():%Y%m%d}.csv")
+
+    @admin.action(description="Export the selected subscribers as CSV")
+    def export_selected(self, request, queryset):
+        return self._csv_response(queryset, f"subscribers-selected-{timezone.now():%Y%m%d}.csv")
+
+    def import_view(self, request):
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        form = ImportForm(request.POST or None, request.FILES or None)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Import subscribers"}
+        if request.method == "POST" and form.is_valid():
+            try:
+                text = form.csv_text()
+                rows = subscriber_csv.parse(text)
+            except (forms.ValidationError, subscriber_csv.CSVError) as error:
+                form.add_error(None, error.messages[0] if hasattr(error, "messages") else str(error))
+            else:
+                if "confirm" in request.POST:
+                    try:
+                        counts = subscriber_csv.apply(
+                            rows, imported_by=request.user.get_username(),
+                            send_confirmations=form.cleaned_data["send_confirmations"],
+                        )  # fmt: skip
+                    except (smtplib.SMTPException, OSError):
+                        self.message_user(request, "Imported, but confirmation emails could not all be sent.",
+                                          messages.WARNING)  # fmt: skip
+                        return HttpResponseRedirect(reverse("admin:newsletter_subscriber_changelist"))
+                    self.message_user(
+                        request,
+                        f"Imported {counts['active']} active and {counts['pending']} awaiting confirmation; "
+                        f"{counts['emails']} confirmation emails sent.",
+                    )
+                    return HttpResponseRedirect(reverse("admin:newsletter_subscriber_changelist"))
+                summary = {}
+                for row in rows:
+                    summary[row.outcome] = summary.get(row.outcome, 0) + 1
+                context.update(rows=rows, summary=summary, text=text,
+                               send_confirmations=form.cleaned_data["send_confirmations"])  # fmt: skip
+        context["form"] = form
+        return TemplateResponse(request, "admin/newsletter/subscriber/import.html", context)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """Deliveries are written by the workers; the editor's part is deciding about `unknown` ones."""
+
+    list_display = ["subscriber", "report", "status", "attempts", "sent_at", "last_error"]
+    list_filter = ["status", "report"]
+    search_fields = ["subscriber__email", "message_id"]
+    list_select_related = ["subscriber", "report"]
+    actions = ["mark_delivered", "send_again"]
+    readonly_fields = [f.name for f in Delivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Mark as delivered (the subscriber got it)")
+    def mark_delivered(self, request, queryset):
+        count = queryset.filter(status=Delivery.Status.UNKNOWN).update(
+            status=Delivery.Status.SENT, sent_at=timezone.now()
+        )
+        self.message_user(request, f"{count} unknown deliveries marked as delivered.")
+
+    @admin.action(description="Send again (only if you are sure the subscriber did not get it)")
+    def send_again(self, request, queryset):
+        chosen = queryset.filter(status__in=[Delivery.Status.UNKNOWN, Delivery.Status.FAILED])
+        reports = set(chosen.values_list("report_id", flat=True))
+        count = chosen.update(
+            status=Delivery.Status.PENDING, claimed_by="", claimed_at=None, next_attempt_at=timezone.now()
+        )
+        # A sent report with deliveries to make goes back to sending, so the next dispatch picks them up.
+        Report.objects.filter(pk__in=reports, status=Report.Status.SENT).update(status=Report.Status.SENDING)
+        self.message_user(request, f"{count} deliveries queued again; they go out with the next dispatch.")

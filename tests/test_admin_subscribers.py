@@ -1,0 +1,101 @@
+"""Subscribers in the admin (superusers only): filters, CSV import with a dry run, CSV export."""
+
+import csv
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from newsletter.models import Repository, Subscriber
+
+pytestmark = pytest.mark.django_db
+
+CSV = """email,repositories,language,format,consented
+ada@example.com,vllm-project/vllm;SGLang,en,markdown,yes
+Bob@Example.com,,zh,html,no
+not-an-address,,,,
+carol@example.com,no/such-repo,zh,html,no
+ADA@example.com,FlashInfer,en,markdown,no
+known@example.com,,,,yes
+dave@example.com,,fr,html,no
+"""
+
+
+@pytest.fixture
+def admin(client, admin_user):
+    admin_user.email = "root@example.com"
+    admin_user.save()
+    client.force_login(admin_user)
+    return client
+
+
+def test_the_dry_run_reports_every_row_and_saves_nothing(admin):
+    Subscriber.objects.create(email="known@example.com", status="active")
+    upload = SimpleUploadedFile("list.csv", CSV.encode(), content_type="text/csv")
+    page = admin.post(reverse("admin:newsletter_subscriber_import"), {"file": upload, "send_confirmations": "on"})
+    assert page.status_code == 200
+    rows = {row.line: row for row in page.context["rows"]}
+    assert rows[2].outcome == "new" and rows[2].email == "ada@example.com"
+    assert rows[3].outcome == "new" and rows[3].email == "bob@example.com"
+    assert rows[4].outcome == "invalid" and "not an email address" in rows[4].notes[0]
+    assert rows[5].outcome == "invalid" and "unknown repository 'no/such-repo'" in rows[5].notes[0]
+    assert rows[6].outcome == "merged" and "line 2" in rows[6].notes[0]
+    assert [r.name for r in rows[2].repositories] == ["vllm", "sglang", "flashinfer"]  # merged in
+    assert rows[7].outcome == "exists"
+    assert rows[8].outcome == "invalid" and "language must be zh or en" in rows[8].notes[0]
+    assert page.context["summary"] == {"new": 2, "invalid": 3, "merged": 1, "exists": 1}
+    assert Subscriber.objects.count() == 1
+
+
+def test_confirming_imports_and_asks_for_confirmation_without_prior_consent(admin, smtp):
+    Subscriber.objects.create(email="known@example.com", status="active")
+    url = reverse("admin:newsletter_subscriber_import")
+    answer = admin.post(url, {"text": CSV, "send_confirmations": "on", "confirm": "1"})
+    assert answer.status_code == 302
+    ada = Subscriber.objects.get(email="ada@example.com")
+    assert ada.status == "active" and ada.confirmed_at and "consent was given before" in ada.consent_text
+    assert (ada.language, ada.format, ada.repositories.count()) == ("en", "markdown", 3)
+    bob = Subscriber.objects.get(email="bob@example.com")
+    assert bob.status == "pending"
+    assert smtp.recipients() == ["bob@example.com"]  # only the one without consent gets a confirmation link
+    assert Subscriber.objects.count() == 3
+
+
+def test_a_file_without_an_email_column_is_a_clear_error(admin):
+    upload = SimpleUploadedFile("bad.csv", b"name,address\nx,y\n")
+    page = admin.post(reverse("admin:newsletter_subscriber_import"), {"file": upload})
+    assert b"one of them must be &#x27;email&#x27;" in page.content or b"must be 'email'" in page.content
+    assert not Subscriber.objects.exists()
+
+
+def test_export(admin):
+    person = Subscriber.objects.create(email="ada@example.com", status="active", language="en")
+    person.repositories.set(Repository.objects.filter(name="vllm"))
+    response = admin.get(reverse("admin:newsletter_subscriber_export"))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][:3] == ["email", "status", "repositories"]
+    assert rows[1][:5] == ["ada@example.com", "active", "vllm-project/vllm", "en", "html"]
+
+
+def test_filters_and_search(admin):
+    Subscriber.objects.create(email="ada@example.com", status="active", language="en")
+    Subscriber.objects.create(email="bob@example.com", status="pending")
+    url = reverse("admin:newsletter_subscriber_changelist")
+    assert admin.get(url, {"status__exact": "active"}).context["cl"].result_count == 1
+    assert admin.get(url, {"language__exact": "zh"}).context["cl"].result_count == 1
+    assert admin.get(url, {"q": "bob"}).context["cl"].result_count == 1
+
+
+def test_adding_a_repository_checks_github(admin, replay):
+    url = reverse("admin:newsletter_repository_add")
+    added = admin.post(url, {"owner": "vllm-project", "name": "vllm", "display_name": "", "enabled": "on", "order": 5})
+    assert b"is tracked already" in added.content, added.context["adminform"].form.errors
+    Repository.objects.filter(name="vllm").delete()
+    added = admin.post(url, {"owner": "vllm-project", "name": "vllm", "display_name": "", "enabled": "on", "order": 5})
+    assert added.status_code == 302
+    repository = Repository.objects.get(name="vllm")
+    assert repository.default_branch == "main" and repository.display_name == "vllm"
+    missing = admin.post(url, {"owner": "acme", "name": "nothing", "display_name": "", "order": 5})
+    assert b"GitHub: acme/nothing: the repository: not found on GitHub" in missing.content
+    assert not Repository.objects.filter(owner="acme").exists()

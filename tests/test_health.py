@@ -1,0 +1,33 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from newsletter.build import build_report
+from newsletter.models import DailyRun, Heartbeat
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_reports_database_cluster_and_last_build(client, collected):
+    body = client.get("/healthz").json()
+    assert body["database"] == "ok" and body["status"] == "degraded"
+    assert body["cluster"] == {"last_heartbeat": None, "seconds_ago": None, "alive": False}
+    Heartbeat.beat()
+    report = build_report(day=timezone.datetime(2026, 1, 29).date(), language="zh", analyzer="heuristic")
+    DailyRun.objects.create(day=report.date, status=DailyRun.Status.BUILT)
+    body = client.get("/healthz").json()
+    assert body["status"] == "ok" and body["cluster"]["alive"] and body["cluster"]["seconds_ago"] <= 1
+    assert body["last_build"]["report_date"] == "2026-01-29"
+    assert body["last_build"]["daily_run"] == {"day": "2026-01-29", "status": "built"}
+
+
+def test_a_stale_heartbeat_is_degraded(client):
+    Heartbeat.objects.create(name="qcluster", at=timezone.now() - timedelta(minutes=10))
+    body = client.get("/healthz").json()
+    assert body["status"] == "degraded" and body["cluster"]["alive"] is False
+    assert client.get("/healthz").status_code == 200
+
+
+def test_healthz_is_get_only(client):
+    assert client.post("/healthz").status_code == 405
