@@ -13,10 +13,13 @@ $(BIN)/.installed: requirements.txt
 
 install: $(BIN)/.installed
 
-## Offline demo: SQLite, the bundled GitHub recordings behind a local replay server.
+## Offline demo: SQLite, the bundled GitHub recordings behind a local replay server, mail into
+## outbox/, then the site at http://127.0.0.1:8000/ (Ctrl-C stops it).
 demo: install
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py demo
+	$(PY) manage.py runserver 127.0.0.1:8000
 
 ## The test suite (DATABASE_URL=postgres://... runs it on PostgreSQL).
 test: install
@@ -30,6 +33,7 @@ lint: install
 bench: install
 	$(PY) benchmarks/collect.py
 	$(PY) benchmarks/analysis.py
+	$(PY) benchmarks/archive.py
 
 ## Needs PostgreSQL; drops and recreates BENCH_DATABASE_URL's database.
 bench-dispatch: install

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
+from collections import Counter
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -15,11 +16,12 @@ from newsletter.analysis.diffs import is_verbatim, patch_for
 from newsletter.analysis.draft import DayInput, ItemDraft, RepoDay, ReportDraft, Statement
 from newsletter.analysis.heuristic import HeuristicAnalyzer
 from newsletter.analysis.triage import triage
-from newsletter.days import day_window
+from newsletter.days import day_window, report_zone
 from newsletter.models import Commit, Issue, Report, ReportItem, ReportSection, Repository
 from newsletter.render.escape import inline
 
 logger = logging.getLogger(__name__)
+TREND_DAYS = 7
 
 
 class BuildError(Exception):
@@ -40,6 +42,7 @@ def day_input(day: date, language: str, repositories: list[Repository] | None = 
             Q(created_at__gte=since, created_at__lt=until) | Q(closed_at__gte=since, closed_at__lt=until)
         )
         stats = {
+            "trend": commit_trend(repository, day),
             "commits": len(commits),
             "additions": sum(c.additions for c in commits),
             "deletions": sum(c.deletions for c in commits),
@@ -57,6 +60,21 @@ def day_input(day: date, language: str, repositories: list[Repository] | None = 
             )
         )
     return DayInput(day=day, language=language, repos=repos)
+
+
+def commit_trend(repository: Repository, day: date, days: int = TREND_DAYS) -> list[dict]:
+    """Commits per day over the `days` days ending with `day` (in REPORT_TIME_ZONE), oldest first."""
+    since, _ = day_window(day - timedelta(days=days - 1))
+    _, until = day_window(day)
+    zone = report_zone()
+    counts = Counter(
+        moment.astimezone(zone).date()
+        for moment in Commit.objects.filter(
+            repository=repository, committed_at__gte=since, committed_at__lt=until
+        ).values_list("committed_at", flat=True)
+    )
+    dates = [day - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
+    return [{"day": d.isoformat(), "commits": counts.get(d, 0)} for d in dates]
 
 
 def make_analyzer(name: str):

@@ -332,8 +332,10 @@ def finish_if_done(report: Report) -> bool:
     )
     if open_rows.exists():
         return False
-    Report.objects.filter(pk=report.pk, status=Report.Status.SENDING).update(status=Report.Status.SENT)
-    report.refresh_from_db(fields=["status"])
+    Report.objects.filter(pk=report.pk, status=Report.Status.SENDING).update(
+        status=Report.Status.SENT, sent_at=timezone.now()
+    )
+    report.refresh_from_db(fields=["status", "sent_at"])
     return True
 
 

@@ -189,7 +189,7 @@ ANTHROPIC_CONCURRENCY = env_int("ANTHROPIC_CONCURRENCY", 4, minimum=1)
 ANTHROPIC_DEADLINE = env_float("ANTHROPIC_DEADLINE", 900.0)  # a build's model calls end by then
 
 # --- Mail -------------------------------------------------------------------------------------
-EMAIL_FILE_PATH = str(BASE_DIR / "outbox")
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH") or str(BASE_DIR / "outbox")
 if env("EMAIL_URL"):
     try:
         _email = dj_email_url.parse(env("EMAIL_URL"))
@@ -212,7 +212,7 @@ elif env("EMAIL_HOST"):
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
     EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_BACKEND = "newsletter.mail_backends.OutboxBackend"  # .eml (and .html) files in outbox/
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL") or "AI Infra Daily <daily@localhost>"
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

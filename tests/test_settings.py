@@ -25,7 +25,7 @@ def test_the_defaults_run_offline():
     assert result.returncode == 0, result.stderr
     engine, orm, redis, backend, _build_at, language, cache = result.stdout.strip().split("|")
     assert engine == "django.db.backends.sqlite3" and orm == "default" and redis == "None"
-    assert backend == "django.core.mail.backends.filebased.EmailBackend"
+    assert backend == "newsletter.mail_backends.OutboxBackend"
     assert language == "zh" and "var/github-cache" in cache
 
 

@@ -56,6 +56,7 @@ class Report(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     approved_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="When the last delivery was settled.")
     # Every save keeps the previous version: the editor's changes can always be looked back at.
     history = HistoricalRecords(excluded_fields=["updated_at"])
 

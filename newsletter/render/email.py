@@ -16,6 +16,7 @@ from mjml import mjml2html
 from newsletter.models import Report, ReportItem
 from newsletter.render.html import markdown_to_html
 from newsletter.render.markdown import ReportParts, render_markdown, report_parts, report_url
+from newsletter.render.strip import strip
 
 UNSUBSCRIBE_URL = "https://links.invalid/unsubscribe-placeholder"
 PREFERENCES_URL = "https://links.invalid/preferences-placeholder"
@@ -27,7 +28,6 @@ LABELS = {
         "why": "你收到这封邮件，是因为订阅了 AI Infra Daily，关注 ",
         "preferences": "偏好设置",
         "unsubscribe": "退订",
-        "activity": ["提交", "新增行", "删除行", "作者", "新 Issue"],
         "footer_text": "偏好设置：{preferences}\n退订：{unsubscribe}\n网页版：{web}",
         "separator": "、",
     },
@@ -37,7 +37,6 @@ LABELS = {
         "why": "You get this email because you subscribed to AI Infra Daily for ",
         "preferences": "Preferences",
         "unsubscribe": "Unsubscribe",
-        "activity": ["commits", "lines added", "lines removed", "authors", "new issues"],
         "footer_text": "Preferences: {preferences}\nUnsubscribe: {unsubscribe}\nOn the web: {web}",
         "separator": ", ",
     },
@@ -49,15 +48,14 @@ compiles = 0  # how many times MJML was compiled in this process (the dispatch b
 # copied onto every element it matches, and Gmail clips messages over about 100 KB. MJML's own
 # head styles stay a <style> block; MJML already puts the layout styles inline itself.
 CONTENT_CSS = """
-a { color: #0969da; }
 h2 { font-size: 20px; margin: 0 0 8px; }
 h3 { font-size: 17px; margin: 12px 0 6px; }
 ul, ol { padding-left: 20px; margin: 6px 0; }
 .wrap > div { overflow-wrap: anywhere; word-break: break-word; }
 pre { font-family: Menlo, Consolas, monospace; font-size: 12px; line-height: 1.45; background: #f6f8fa;
       padding: 8px; white-space: pre-wrap; word-break: break-all; }
-table { border-collapse: collapse; width: 100%; font-size: 13px; }
-th, td { border-bottom: 1px solid #d0d7de; padding: 3px 5px; vertical-align: top; }
+.wrap table { border-collapse: collapse; width: 100%; font-size: 13px; }
+.wrap td, .wrap th { border-bottom: 1px solid #d0d7de; }
 """
 # Code spans are styled only in the <style> block: they are many, and unstyled they still read.
 _inliner = css_inline.CSSInliner(inline_style_tags=False, keep_style_tags=True, extra_css=CONTENT_CSS)
@@ -127,16 +125,8 @@ def render_email(report: Report, variant: Variant) -> RenderedEmail:
         return RenderedEmail(subject, text, "")
     sections = []
     for section, body in zip(parts.sections, parts.analyses, strict=True):
-        stats = section.stats or {}
-        values = [stats.get(k, 0) for k in ("commits", "additions", "deletions", "authors", "issues_opened")]
-        values[1], values[2] = f"+{values[1]}", f"−{values[2]}"
-        sections.append(
-            {
-                "section": section,
-                "activity": list(zip(labels["activity"], values, strict=True)),
-                "body": markdown_to_html("\n".join(body)),
-            }
-        )
+        body_html = compact_tables(markdown_to_html("\n".join(body)))
+        sections.append({"section": section, "strip": strip(section, report.language), "body": body_html})
     context = {
         "html_lang": "zh-CN" if report.language == "zh" else "en",
         "subject": subject,
@@ -158,6 +148,12 @@ def render_email(report: Report, variant: Variant) -> RenderedEmail:
     compiles += 1
     html = _inliner.inline(mjml2html(mjml, disable_comments=True, fonts={}))
     return RenderedEmail(subject, text, html)
+
+
+def compact_tables(html: str) -> str:
+    """Padding and alignment as table attributes: written once per table, not once per cell."""
+    html = html.replace("<table>", '<table cellpadding="4" cellspacing="0">')
+    return html.replace("<tr>", '<tr valign="top">')
 
 
 def personalize(content: str, *, unsubscribe_url: str, preferences_url: str) -> str:

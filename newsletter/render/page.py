@@ -1,0 +1,68 @@
+"""A sent report as a web page: the full issue with a table of contents and one anchor per repository.
+
+A sent report never changes, so its rendered parts are cached (keyed by its last update): a page
+view then costs a constant handful of queries, however many issues the archive holds.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.core.cache import cache
+from django.utils.text import slugify
+
+from newsletter.models import Report
+from newsletter.render.html import markdown_to_html
+from newsletter.render.markdown import activity_line, report_parts
+from newsletter.render.strip import strip
+
+CACHE_SECONDS = 7 * 24 * 3600
+
+
+def anchor(full_name: str) -> str:
+    return "repo-" + slugify(full_name.replace("/", "-"))
+
+
+def page_parts(report: Report) -> dict:
+    key = f"report-page:{report.pk}:{report.updated_at.timestamp()}"
+    parts = cache.get(key)
+    if parts is None:
+        parts = _render(report)
+        cache.set(key, parts, CACHE_SECONDS)
+    return parts
+
+
+def _render(report: Report) -> dict:
+    parts = report_parts(report)
+    sections = []
+    for section, body in zip(parts.sections, parts.analyses, strict=True):
+        repository = section.repository
+        sections.append(
+            {
+                "anchor": anchor(repository.full_name),
+                "name": repository.display_name,
+                "full_name": repository.full_name,
+                "url": repository.html_url,
+                "activity": activity_line(section, parts.words),
+                "strip": strip(section, report.language),
+                "body": markdown_to_html("\n".join(body), highlighted=True),
+            }
+        )
+    summary_lines = [line.lstrip("- ") for line in parts.summary]
+    return {
+        "title": parts.title,
+        "words": parts.words,
+        "summary": markdown_to_html("\n".join(parts.summary)),
+        "description": _plain(" ".join(summary_lines))[:200],
+        "sections": sections,
+        "issues": markdown_to_html("\n".join(parts.issues)),
+        "conclusions": markdown_to_html("\n".join(parts.conclusions)),
+        "past": markdown_to_html("\n".join(parts.past)),
+        "repositories": [s["full_name"] for s in sections],
+    }
+
+
+def _plain(markdown: str) -> str:
+    """One line of Markdown as plain text, for meta descriptions."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", markdown)
+    return re.sub(r"[*`\\]", "", text).strip()
