@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
@@ -88,12 +89,25 @@ def subscribe_address(data: dict, *, ip: str) -> None:
         message.send()
 
 
-@require_http_methods(["GET", "POST"])
-def confirm(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        subscriber = read_token(token, "confirm")
-    except BadToken:
-        return bad_link(request)
+def token_view(purpose: str):
+    """The view gets the subscriber the signed token names; a bad or expired token gets a 400 page."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, token: str) -> HttpResponse:
+            try:
+                subscriber = read_token(token, purpose)
+            except BadToken:
+                return bad_link(request)
+            return view(request, subscriber)
+
+        return require_http_methods(["GET", "POST"])(wrapper)
+
+    return decorate
+
+
+@token_view("confirm")
+def confirm(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
     if request.method == "GET":
         return render(request, "pages/confirm.html", {"subscriber": subscriber})
     if subscriber.status != Subscriber.Status.ACTIVE:
@@ -101,12 +115,8 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "pages/confirmed.html", {"preferences_url": link_for(subscriber, "preferences")})
 
 
-@require_http_methods(["GET", "POST"])
-def preferences(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        subscriber = read_token(token, "preferences")
-    except BadToken:
-        return bad_link(request)
+@token_view("preferences")
+def preferences(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
     form = PreferencesForm.for_subscriber(subscriber, request.POST if request.method == "POST" else None)
     context = {"form": form, "subscriber": subscriber, "unsubscribe_url": link_for(subscriber, "unsubscribe")}
     if request.method == "POST":
@@ -121,12 +131,8 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @csrf_exempt  # RFC 8058: mail clients POST without cookies; the signed token is the credential
-@require_http_methods(["GET", "POST"])
-def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        subscriber = read_token(token, "unsubscribe")
-    except BadToken:
-        return bad_link(request)
+@token_view("unsubscribe")
+def unsubscribe(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
     if request.method == "GET":
         return render(request, "pages/unsubscribe.html", {"subscriber": subscriber})
     subscriber.unsubscribe()
