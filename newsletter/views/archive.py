@@ -48,7 +48,7 @@ def sent_report(day: str, language: str) -> Report:
     return report
 
 
-def _issue_context(request: HttpRequest, report: Report) -> dict:
+def _issue_context(report: Report) -> dict:
     language = report.language
     previous = sent(language).filter(date__lt=report.date).order_by("-date").values_list("date", flat=True).first()
     following = sent(language).filter(date__gt=report.date).order_by("date").values_list("date", flat=True).first()
@@ -69,7 +69,7 @@ def home(request: HttpRequest) -> HttpResponse:
     latest = sent(language).order_by("-date").first()
     context = {"form": SubscribeForm(), "canonical": settings.SITE_URL + "/", "page_language": language}
     if latest:
-        context.update(_issue_context(request, latest), canonical=settings.SITE_URL + "/")
+        context.update(_issue_context(latest), canonical=settings.SITE_URL + "/")
     return render(request, "site/home.html", context)
 
 
@@ -122,7 +122,7 @@ def archive(request: HttpRequest) -> HttpResponse:
 @require_safe
 def issue(request: HttpRequest, day: str) -> HttpResponse:
     report = sent_report(day, language_of(request))
-    return render(request, "site/report.html", _issue_context(request, report))
+    return render(request, "site/report.html", _issue_context(report))
 
 
 @require_safe
