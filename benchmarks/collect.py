@@ -15,13 +15,7 @@ import sys
 import time
 from datetime import date
 
-from scratch import ROOT, django_in_scratch
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from scratch import ROOT, django_in_scratch, free_port
 
 
 def wait_for(port: int) -> None:

@@ -18,7 +18,7 @@ import sys
 import time
 from datetime import date
 
-from scratch import ROOT
+from scratch import ROOT, free_port
 
 SIZES = (10_000, 50_000)
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/ai_infra_daily_bench"
@@ -43,14 +43,6 @@ def sink(port: int) -> None:
     finally:
         controller.stop()
         print(Counter.messages, flush=True)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def recreate_database(url: str) -> None:

@@ -1,6 +1,7 @@
 """What every benchmark does first: a scratch folder, a fresh database unless DATABASE_URL is set, Django."""
 
 import os
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -20,3 +21,10 @@ def django_in_scratch(prefix: str) -> Path:
     django.setup()
     call_command("migrate", verbosity=0)
     return scratch
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now, for a server a benchmark starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -26,7 +26,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import transaction
-from django.db.models import Count, F, Min, Q
+from django.db.models import Count, F, Min
 from django.utils import timezone
 
 from newsletter.mail import message_id, report_email
@@ -325,6 +325,13 @@ def summarize(report: Report) -> DispatchSummary:
     return DispatchSummary(counts=counts)
 
 
+def next_retry_at(report: Report):
+    """When the earliest delivery still waiting (a temporary failure's retry) is due, or None."""
+    return Delivery.objects.filter(report=report, status=Delivery.Status.PENDING).aggregate(at=Min("next_attempt_at"))[
+        "at"
+    ]
+
+
 def finish_if_done(report: Report) -> bool:
     """Sending -> sent once no delivery waits or is in a worker's hands."""
     open_rows = Delivery.objects.filter(
@@ -364,11 +371,9 @@ def dispatch_report(
                 continue
             if not wait_for_retries:
                 break
-            later = Delivery.objects.filter(report=report, status=Delivery.Status.PENDING).aggregate(
-                at=Min("next_attempt_at")
-            )["at"]
+            later = next_retry_at(report)
             others = Delivery.objects.filter(
-                Q(status=Delivery.Status.CLAIMED) | Q(status=Delivery.Status.SENDING), report=report
+                report=report, status__in=[Delivery.Status.CLAIMED, Delivery.Status.SENDING]
             ).exclude(claimed_by=me)
             if later is None and not others.exists():
                 break

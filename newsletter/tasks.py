@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from django.db.models import Min
 from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import schedule
 
 from newsletter.daily import run_daily
-from newsletter.dispatch import dispatch_report
-from newsletter.models import Delivery, Heartbeat, Report
+from newsletter.dispatch import dispatch_report, next_retry_at
+from newsletter.models import Heartbeat, Report
 from newsletter.schedule import schedule_dispatch, yesterday
 
 
@@ -19,14 +18,14 @@ def dispatch_report_task(report_id: int) -> str:
     """Send what is due now; if temporary failures wait for a retry, come back when it is due."""
     report = Report.objects.get(pk=report_id)
     summary = dispatch_report(report, wait_for_retries=False)
-    later = Delivery.objects.filter(report=report, status=Delivery.Status.PENDING).aggregate(at=Min("next_attempt_at"))
-    if later["at"] is not None:
+    later = next_retry_at(report)
+    if later is not None:
         schedule(
             "newsletter.tasks.dispatch_report_task",
             report_id,
-            name=f"dispatch-retry-{report_id}-{later['at']:%Y%m%d%H%M%S}",
+            name=f"dispatch-retry-{report_id}-{later:%Y%m%d%H%M%S}",
             schedule_type=Schedule.ONCE,
-            next_run=max(later["at"], timezone.now() + timedelta(seconds=1)),
+            next_run=max(later, timezone.now() + timedelta(seconds=1)),
         )
     return str(summary)
 

@@ -12,6 +12,13 @@ from email.message import EmailMessage
 from aiosmtpd.controller import Controller
 
 
+def free_port() -> int:
+    """A TCP port nobody listens on right now, for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class RecordingHandler:
     def __init__(self):
         self.messages: list[tuple[str, list[str], bytes]] = []
@@ -40,10 +47,7 @@ class SMTPServer:
     def __init__(self):
         self.handler = RecordingHandler()
         # aiosmtpd's Controller cannot start on port 0 (it probes the port it was given).
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=port)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=free_port())
 
     def start(self) -> SMTPServer:
         self.controller.start()

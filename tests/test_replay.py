@@ -1,7 +1,6 @@
 """The replay server speaks enough of the GitHub REST API for PyGithub, faults included."""
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import requests
 from sources.replay import Faults, ReplayServer
 from tests.conftest import BUNDLED
 from tests.replay_folders import sha_for, write_repo
+from tests.smtp_server import free_port
 
 VLLM = "/repos/vllm-project/vllm"
 
@@ -155,14 +155,8 @@ def test_a_folder_of_its_own_with_a_non_default_ref_and_per_page_capped(tmp_path
         assert get(server, "/repos/acme/tool/commits", params={"sha": "feature-branch"}).status_code == 404
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_command_line_serves_a_folder():
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "sources.replay", str(BUNDLED), "--port", str(port), "--fail-first", "1"],
         stdout=subprocess.PIPE,
