@@ -299,9 +299,9 @@ class Sender:
         Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.FAILED, last_error=reason)
         if kind == "bounce":
             Subscriber.objects.filter(pk=delivery.subscriber_id).update(hard_bounces=F("hard_bounces") + 1)
-            Subscriber.objects.filter(pk=delivery.subscriber_id, hard_bounces__gte=HARD_BOUNCE_LIMIT).update(
+            Subscriber.objects.filter(pk=delivery.subscriber_id, hard_bounces__gte=HARD_BOUNCE_LIMIT).exclude(
                 status=Subscriber.Status.BOUNCED
-            )
+            ).update(status=Subscriber.Status.BOUNCED, status_changed_at=timezone.now())
 
     def _retry_later(self, delivery: Delivery, reason: str, *, count_attempt: bool) -> None:
         attempts = delivery.attempts

@@ -1,9 +1,9 @@
 """Build the emails we send (pure: no sending here): a report delivery, a confirmation request.
 
 Every report email is multipart/alternative (the Markdown as text/plain, the compiled HTML) for
-HTML subscribers and text/plain for Markdown ones, with List-Unsubscribe (https and mailto),
-List-Unsubscribe-Post for RFC 8058 one-click, List-Id, a stable Message-ID per delivery,
-Auto-Submitted and Archived-At (the issue's web page).
+HTML subscribers and text/plain for Markdown ones, with List-Unsubscribe (https, and mailto when
+an operator mailbox is configured), List-Unsubscribe-Post for RFC 8058 one-click, List-Id, a
+stable Message-ID per delivery, Auto-Submitted and Archived-At (the issue's web page).
 """
 
 from __future__ import annotations
@@ -42,9 +42,12 @@ def message_id(report: Report, subscriber: Subscriber) -> str:
     return f"<issue-{report.date:%Y%m%d}-{report.language}-{report.pk}.s{subscriber.pk}@{site_host()}>"
 
 
-def unsubscribe_mailto(token: str) -> str:
-    address = settings.UNSUBSCRIBE_MAILTO
-    return f"mailto:{address}?subject={quote('unsubscribe ' + token)}"
+def list_unsubscribe(unsubscribe_url: str, token: str) -> str:
+    """The https link always; a mailto: only when an operator mailbox is configured to act on it."""
+    links = [f"<{unsubscribe_url}>"]
+    if settings.UNSUBSCRIBE_MAILTO:
+        links.append(f"<mailto:{settings.UNSUBSCRIBE_MAILTO}?subject={quote('unsubscribe ' + token)}>")
+    return ", ".join(links)
 
 
 def report_email(*, delivery: Delivery, variant: ReportVariant, subscriber: Subscriber) -> EmailMultiAlternatives:
@@ -54,7 +57,7 @@ def report_email(*, delivery: Delivery, variant: ReportVariant, subscriber: Subs
     links = {"unsubscribe_url": unsubscribe_url, "preferences_url": preferences_url}
     headers = {
         "Message-ID": delivery.message_id,
-        "List-Unsubscribe": f"<{unsubscribe_url}>, <{unsubscribe_mailto(unsubscribe_token)}>",
+        "List-Unsubscribe": list_unsubscribe(unsubscribe_url, unsubscribe_token),
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "List-Id": list_id(),
         "Auto-Submitted": "auto-generated",

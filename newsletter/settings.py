@@ -217,9 +217,8 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL") or "AI Infra Daily <daily@localhost>"
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 10.0)  # 0: no limit
-UNSUBSCRIBE_MAILTO = env("UNSUBSCRIBE_MAILTO") or "unsubscribe@" + (
-    DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].rstrip(">").strip() or "localhost"
-)
+# A mailbox that someone (or something) acts on: List-Unsubscribe offers mailto: only when it is set.
+UNSUBSCRIBE_MAILTO = env("UNSUBSCRIBE_MAILTO") or None
 DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 5, minimum=1)  # for temporary (4xx) failures
 DELIVERY_RETRY_SECONDS = env_float("DELIVERY_RETRY_SECONDS", 60.0)  # first backoff; doubles each time
 DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 300, minimum=1)  # a silent worker's claims expire

@@ -1,5 +1,7 @@
 """Test settings: the real settings, with what a test run must not depend on turned off."""
 
+import os
+
 from newsletter.settings import *  # noqa: F403
 from newsletter.settings import BASE_DIR, DATABASES, LOGGING, Q_CLUSTER
 
@@ -18,8 +20,12 @@ DELIVERY_RETRY_SECONDS = 0.1
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # A file, not memory, so worker processes started by the tests see the same test database.
 (BASE_DIR / "var" / "static").mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing one
+# TEST_DB_SUFFIX lets two test runs share a machine without sharing a test database.
+_suffix = os.environ.get("TEST_DB_SUFFIX", "")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test{_suffix}.sqlite3")}
+elif _suffix:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}{_suffix}"}
 LOGGING["loggers"]["mail.log"] = {"level": "WARNING"}  # aiosmtpd, the test SMTP server
 # The live server answers in its own thread: close its connection after each request, so the test
 # database can be dropped at the end.

@@ -32,7 +32,8 @@ def test_multipart_structure_and_headers(collected, smtp, settings):
     assert message["Message-ID"] == delivery.message_id
     assert re.fullmatch(r"<issue-20260129-zh-\d+\.s\d+@daily\.example\.com>", delivery.message_id)
     unsubscribe = str(message["List-Unsubscribe"]).strip()
-    assert re.fullmatch(r"<https://daily\.example\.com/unsubscribe/[^>]+/>, <mailto:unsubscribe@[^>]+>", unsubscribe)
+    # No operator mailbox configured: a mailto: nobody reads would promise what nothing does.
+    assert re.fullmatch(r"<https://daily\.example\.com/unsubscribe/[^>]+/>", unsubscribe)
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["List-Id"] == "AI Infra Daily <ai-infra-daily.daily.example.com>"
     assert message["Auto-Submitted"] == "auto-generated"
@@ -45,6 +46,16 @@ def test_multipart_structure_and_headers(collected, smtp, settings):
     assert "links.invalid" not in text + html
     assert text.startswith("# AI Infra Daily · 2026-01-29") and "## 具体内容分析" in text
     assert '<html lang="zh-CN"' in html and "<h2" in html and "## " not in html
+
+
+def test_list_unsubscribe_offers_mailto_when_a_mailbox_is_configured(collected, smtp, settings):
+    settings.UNSUBSCRIBE_MAILTO = "leave@daily.example.com"
+    subscriber("ada@example.com")
+    dispatch_report(approved_report())
+    unsubscribe = str(only(smtp, "ada@example.com")["List-Unsubscribe"]).strip()
+    assert re.fullmatch(
+        r"<https?://[^>]+/unsubscribe/[^>]+/>, <mailto:leave@daily\.example\.com\?subject=[^>]+>", unsubscribe
+    )
 
 
 def test_a_vllm_only_subscriber_gets_nothing_of_the_others(collected, smtp):

@@ -47,7 +47,9 @@ class SubscriberAdmin(admin.ModelAdmin):
     list_filter = ["status", "language", "format", "repositories"]
     search_fields = ["email"]
     filter_horizontal = ["repositories"]
-    readonly_fields = ["created_at", "confirmed_at", "unsubscribed_at", "consent_text", "source_ip"]
+    readonly_fields = [
+        "created_at", "confirmed_at", "unsubscribed_at", "status_changed_at", "consent_text", "source_ip"
+    ]  # fmt: skip
     actions = ["export_selected"]
     change_list_template = "admin/newsletter/subscriber/change_list.html"
 
@@ -66,6 +68,11 @@ class SubscriberAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+    def save_model(self, request, obj, form, change):
+        if change and "status" in form.changed_data:
+            obj.status_changed_at = timezone.now()  # spends links issued before the change
+        super().save_model(request, obj, form, change)
 
     def get_urls(self):
         view = self.admin_site.admin_view

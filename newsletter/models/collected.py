@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 from newsletter.days import day_window
+from newsletter.validators import split_full_name, validate_header_text, validate_owner, validate_repository_name
 
 
 class RepositoryQuerySet(models.QuerySet):
@@ -15,16 +16,19 @@ class RepositoryQuerySet(models.QuerySet):
         return self.filter(enabled=True)
 
     def get_by_full_name(self, full_name: str) -> Repository:
-        owner, _, name = full_name.strip().partition("/")
-        if not owner or not name or "/" in name:
-            raise Repository.DoesNotExist(f"not an OWNER/NAME repository name: {full_name!r}")
+        try:
+            owner, name = split_full_name(full_name)
+        except ValueError as error:
+            raise Repository.DoesNotExist(str(error)) from None
         return self.get(owner__iexact=owner, name__iexact=name)
 
 
 class Repository(models.Model):
-    owner = models.CharField(max_length=100)
-    name = models.CharField(max_length=100)
-    display_name = models.CharField(max_length=100, help_text="How reports name it, e.g. vLLM.")
+    owner = models.CharField(max_length=100, validators=[validate_owner])
+    name = models.CharField(max_length=100, validators=[validate_repository_name])
+    display_name = models.CharField(
+        max_length=100, validators=[validate_header_text], help_text="How reports and subjects name it, e.g. vLLM."
+    )
     default_branch = models.CharField(max_length=255, default="main")
     enabled = models.BooleanField(default=True, help_text="Collected, analyzed and offered to subscribers.")
     order = models.PositiveSmallIntegerField(default=100, help_text="Position in reports; lower first.")

@@ -9,6 +9,8 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from newsletter.validators import validate_header_text
+
 from .collected import Commit, Issue, Repository
 
 
@@ -148,7 +150,7 @@ class ReportItem(models.Model):
     # Other commits told in this item's story: [{"sha", "role"}] with role change/revert/redo.
     related = models.JSONField(default=list, blank=True)
     category = models.CharField(max_length=20, blank=True)
-    title = models.TextField()
+    title = models.TextField(validators=[validate_header_text])  # the top one becomes the email subject
     details = models.TextField(blank=True)
     code_snippet = models.TextField(blank=True)
     code_path = models.CharField(max_length=500, blank=True)

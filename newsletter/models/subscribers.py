@@ -29,6 +29,9 @@ class Subscriber(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # Links issued before the last status change are spent: an old confirmation link must not
+    # bring back someone who unsubscribed or bounced since.
+    status_changed_at = models.DateTimeField(null=True, blank=True)
     consent_text = models.TextField(blank=True, help_text="What the subscriber agreed to, as shown to them.")
     source_ip = models.GenericIPAddressField(null=True, blank=True)
     hard_bounces = models.PositiveSmallIntegerField(default=0)
@@ -44,18 +47,24 @@ class Subscriber(models.Model):
         self.email = normalize_email(self.email)
         super().save(*args, **kwargs)
 
+    def set_status(self, status: str) -> None:
+        """Change the status (not saved): every change is dated, which spends older links."""
+        if status != self.status:
+            self.status = status
+            self.status_changed_at = timezone.now()
+
     def confirm(self) -> None:
-        self.status = self.Status.ACTIVE
+        self.set_status(self.Status.ACTIVE)
         self.confirmed_at = timezone.now()
         self.unsubscribed_at = None
         self.hard_bounces = 0
-        self.save(update_fields=["status", "confirmed_at", "unsubscribed_at", "hard_bounces"])
+        self.save(update_fields=["status", "status_changed_at", "confirmed_at", "unsubscribed_at", "hard_bounces"])
 
     def unsubscribe(self) -> None:
         if self.status != self.Status.UNSUBSCRIBED:
-            self.status = self.Status.UNSUBSCRIBED
+            self.set_status(self.Status.UNSUBSCRIBED)
             self.unsubscribed_at = timezone.now()
-            self.save(update_fields=["status", "unsubscribed_at"])
+            self.save(update_fields=["status", "status_changed_at", "unsubscribed_at"])
 
 
 def normalize_email(email: str) -> str:

@@ -75,7 +75,7 @@ def subscribe_address(data: dict, *, ip: str) -> None:
             message = already_subscribed_email(subscriber)
         else:
             subscriber = subscriber or Subscriber(email=email)
-            subscriber.status = Subscriber.Status.PENDING
+            subscriber.set_status(Subscriber.Status.PENDING)
             subscriber.language = data["language"]
             subscriber.format = data["format"]
             subscriber.consent_text = CONSENT[settings.REPORT_LANGUAGE]
