@@ -6,6 +6,8 @@ written into `outbox/`. See README.md for the table of variables.
 
 import os
 import re
+import secrets
+import stat
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -73,9 +75,44 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def read_secret_key(path: Path) -> str:
+    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ImproperlyConfigured(f"SECRET_KEY: {path} must be readable by its owner only (chmod 600 {path})")
+    key = path.read_text().strip()
+    if len(key) < 50:
+        raise ImproperlyConfigured(f"SECRET_KEY: {path} holds no usable key (fewer than 50 characters)")
+    return key
+
+
+def installation_secret_key(path: Path) -> str:
+    """The key in `path`, created once (random, owner-only) on first start.
+
+    Every subscriber link is signed with this key, so it must never be one written in the source:
+    without SECRET_KEY, each installation makes its own and keeps it in its data folder. Processes
+    starting at once agree on one key: the file appears whole, through a hard link, or not at all.
+    """
+    try:
+        return read_secret_key(path)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_urlsafe(50) + "\n")
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass  # another process created it first: use theirs
+    finally:
+        draft.unlink()
+    return read_secret_key(path)
+
+
 # --- Core -------------------------------------------------------------------------------------
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env("SECRET_KEY") or "insecure-development-key-set-SECRET_KEY-in-production"
+SECRET_KEY_FILE = Path(env("SECRET_KEY_FILE") or BASE_DIR / "var" / "secret-key")
+SECRET_KEY = env("SECRET_KEY") or installation_secret_key(SECRET_KEY_FILE)
 
 SITE_URL = (env("SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
 if urlsplit(SITE_URL).scheme not in ("http", "https") or not urlsplit(SITE_URL).hostname:

@@ -1,23 +1,71 @@
 """Every variable is read in one place; a bad value stops start-up with a message naming it."""
 
 import os
+import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from django.conf import settings
 
+SETTINGS_PROGRAM = (
+    "import newsletter.settings as s;"
+    "print(s.DATABASES['default']['ENGINE'], s.Q_CLUSTER.get('orm'), s.Q_CLUSTER.get('redis'),"
+    " s.EMAIL_BACKEND, s.DAILY_BUILD_AT, s.REPORT_LANGUAGE, s.GITHUB_CACHE_DIR, sep='|')"
+)
+IGNORED = ("DATABASE_URL", "REDIS_URL", "EMAIL_URL", "SECRET_KEY", "SECRET_KEY_FILE")
 
-def load_settings(**env: str) -> subprocess.CompletedProcess:
-    program = (
-        "import newsletter.settings as s;"
-        "print(s.DATABASES['default']['ENGINE'], s.Q_CLUSTER.get('orm'), s.Q_CLUSTER.get('redis'),"
-        " s.EMAIL_BACKEND, s.DAILY_BUILD_AT, s.REPORT_LANGUAGE, s.GITHUB_CACHE_DIR, sep='|')"
-    )
-    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "EMAIL_URL")}
+
+def load_settings(program: str = SETTINGS_PROGRAM, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in IGNORED}
     return subprocess.run(
         [sys.executable, "-c", program], capture_output=True, text=True, env={**clean, **env}, cwd=settings.BASE_DIR
     )
+
+
+def secret_key(**env: str) -> str:
+    result = load_settings("import newsletter.settings as s; print(s.SECRET_KEY)", **env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_without_secret_key_an_installation_makes_its_own_and_keeps_it_private(tmp_path):
+    first, second = tmp_path / "one" / "secret-key", tmp_path / "two" / "secret-key"
+    key = secret_key(SECRET_KEY_FILE=str(first))
+    assert len(key) >= 50 and first.read_text().strip() == key
+    assert stat.S_IMODE(first.stat().st_mode) == 0o600
+    assert secret_key(SECRET_KEY_FILE=str(first)) == key  # kept: links signed yesterday still work
+    assert secret_key(SECRET_KEY_FILE=str(second)) != key  # never a key shared through the source
+    for path in Path(settings.BASE_DIR, "newsletter").rglob("*.py"):
+        assert key not in path.read_text()
+
+
+def test_processes_starting_at_once_agree_on_one_key(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in IGNORED} | {"SECRET_KEY_FILE": str(tmp_path / "key")}
+    program = "import newsletter.settings as s; print(s.SECRET_KEY)"
+    workers = [
+        subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE, text=True, env=env,
+                         cwd=settings.BASE_DIR)
+        for _ in range(4)
+    ]  # fmt: skip
+    keys = {worker.communicate(timeout=60)[0].strip() for worker in workers}
+    assert len(keys) == 1 and len(keys.pop()) >= 50
+    assert [p.name for p in tmp_path.iterdir()] == ["key"]  # no drafts left behind
+
+
+def test_a_key_file_others_can_read_is_refused(tmp_path):
+    path = tmp_path / "secret-key"
+    path.write_text("k" * 60)
+    path.chmod(0o644)
+    result = load_settings(SECRET_KEY_FILE=str(path))
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: SECRET_KEY: {path} must be readable by its owner only" in result.stderr
+
+
+def test_secret_key_from_the_environment_writes_no_file(tmp_path):
+    assert secret_key(SECRET_KEY="s" * 64, SECRET_KEY_FILE=str(tmp_path / "key")) == "s" * 64
+    assert not (tmp_path / "key").exists()
 
 
 def test_the_defaults_run_offline():
@@ -31,6 +79,7 @@ def test_the_defaults_run_offline():
 
 def test_production_values_are_read():
     result = load_settings(
+        SETTINGS_PROGRAM,
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/test",
         REDIS_URL="redis://127.0.0.1:6379/0",
         EMAIL_URL="smtp://user:secret@mail.example.com:587/?tls=True",
