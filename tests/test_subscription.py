@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from newsletter import tokens
 from newsletter.models import Repository, Subscriber
@@ -162,3 +163,52 @@ def test_a_mail_server_outage_is_a_clear_503(client, settings):
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9
     answer = client.post("/subscribe/", form_data())
     assert answer.status_code == 503
+
+
+@pytest.mark.parametrize("leave", ["unsubscribe", "bounce"])
+def test_an_old_confirmation_link_does_not_bring_back_someone_who_left(client, smtp, leave):
+    client.post("/subscribe/", form_data())
+    confirm = link_in(smtp.messages[0], "confirm")
+    assert client.post(confirm).status_code == 200
+    person = Subscriber.objects.get()
+    if leave == "unsubscribe":
+        client.post(reverse("unsubscribe", args=[make_token(person, "unsubscribe")]))
+    else:
+        person.set_status(Subscriber.Status.BOUNCED)
+        person.save()
+    # Issued before they left: spent, even though it is signed and not expired.
+    answer = client.post(confirm)
+    assert answer.status_code == 400
+    assert Subscriber.objects.get().status == ("unsubscribed" if leave == "unsubscribe" else "bounced")
+
+
+def test_subscribing_again_sends_a_link_that_works(client, smtp, monkeypatch):
+    import time
+
+    person = Subscriber.objects.create(email="ada@example.com", status="active")
+    person.unsubscribe()
+    Subscriber.objects.update(status_changed_at=timezone.now() - timedelta(seconds=10))
+    now = time.time()
+    with monkeypatch.context() as patched:
+        patched.setattr("newsletter.tokens.time.time", lambda: now - 5)
+        old = make_token(person, "confirm")  # issued after they left, before they came back
+    client.post("/subscribe/", form_data())
+    new = link_in(smtp.messages[0], "confirm")
+    assert client.post(reverse("confirm", args=[old])).status_code == 400
+    assert Subscriber.objects.get().status == "pending"
+    assert client.post(new).status_code == 200
+    assert Subscriber.objects.get().status == "active"
+
+
+ODD_PAYLOADS = [["abc", "x"], [[1], "x"], [10**30, "x"], ["1", "abc"], [1], {"pk": 1}, [1, "abc", "soon"], "x", None]
+
+
+@pytest.mark.parametrize("payload", ODD_PAYLOADS)
+def test_a_well_signed_but_odd_token_is_a_400(client, payload):
+    from django.core import signing
+
+    Subscriber.objects.create(email="ada@example.com", status="pending")
+    for purpose in ("confirm", "preferences", "unsubscribe"):
+        token = signing.dumps(payload, salt=f"newsletter.{purpose}", compress=True)
+        assert client.get(reverse(purpose, args=[token])).status_code == 400
+        assert client.post(reverse(purpose, args=[token])).status_code == 400

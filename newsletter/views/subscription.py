@@ -110,8 +110,10 @@ def token_view(purpose: str):
 def confirm(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
     if request.method == "GET":
         return render(request, "pages/confirm.html", {"subscriber": subscriber})
-    if subscriber.status != Subscriber.Status.ACTIVE:
+    if subscriber.status == Subscriber.Status.PENDING:
         subscriber.confirm()
+    elif subscriber.status != Subscriber.Status.ACTIVE:
+        return bad_link(request)  # unsubscribed or bounced: only a new subscription brings them back
     return render(request, "pages/confirmed.html", {"preferences_url": link_for(subscriber, "preferences")})
 
 
