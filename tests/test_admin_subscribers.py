@@ -99,3 +99,46 @@ def test_adding_a_repository_checks_github(admin, replay):
     missing = admin.post(url, {"owner": "acme", "name": "nothing", "display_name": "", "order": 5})
     assert b"GitHub: acme/nothing: the repository: not found on GitHub" in missing.content
     assert not Repository.objects.filter(owner="acme").exists()
+
+
+@pytest.fixture
+def delivery(db):
+    from datetime import date
+
+    from newsletter.models import Delivery, Report
+
+    report = Report.objects.create(date=date(2026, 1, 29), language="zh", status="sent")
+    person = Subscriber.objects.create(email="ada@example.com", status="active")
+    return Delivery.objects.create(
+        report=report,
+        subscriber=person,
+        status="failed",
+        message_id="<issue-1.s1@example.com>",
+        last_error="550 5.1.1 <ada@example.com>: Recipient address rejected",
+    )
+
+
+def test_editors_review_deliveries_without_seeing_addresses(editor_client, delivery):
+    changelist = reverse("admin:newsletter_delivery_changelist")
+    page = editor_client.get(changelist)
+    assert page.status_code == 200 and "failed" in page.content.decode()
+    assert "ada@example.com" not in page.content.decode()
+    # No search by address: it would tell an editor who subscribes.
+    for term in ("ada@example.com", "nobody@example.com"):
+        assert editor_client.get(changelist, {"q": term}).context["cl"].result_count == 1
+    detail = editor_client.get(reverse("admin:newsletter_delivery_change", args=[delivery.pk]))
+    assert detail.status_code == 200 and "ada@example.com" not in detail.content.decode()
+    assert "Recipient address rejected" in detail.content.decode()
+    complete = editor_client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "newsletter", "model_name": "delivery", "field_name": "subscriber", "term": "ada"},
+    )
+    assert complete.status_code == 403
+
+
+def test_superusers_see_and_search_addresses(admin, delivery):
+    changelist = reverse("admin:newsletter_delivery_changelist")
+    assert "ada@example.com" in admin.get(changelist).content.decode()
+    assert admin.get(changelist, {"q": "nobody@example.com"}).context["cl"].result_count == 0
+    detail = admin.get(reverse("admin:newsletter_delivery_change", args=[delivery.pk])).content.decode()
+    assert "ada@example.com" in detail

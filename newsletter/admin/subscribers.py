@@ -1,6 +1,7 @@
 """Admin for subscribers (superusers only: it is personal data, with CSV import and export) and deliveries."""
 
 import csv
+import re
 import smtplib
 
 from django import forms
@@ -137,16 +138,46 @@ class SubscriberAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/newsletter/subscriber/import.html", context)
 
 
+_ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>@]+>?")
+
+
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    """Deliveries are written by the workers; the editor's part is deciding about `unknown` ones."""
+    """Deliveries are written by the workers; the editor's part is deciding about `unknown` ones.
 
-    list_display = ["subscriber", "report", "status", "attempts", "sent_at", "last_error"]
+    Editors review deliveries by status and counts; who the recipient is, is personal data that
+    only superusers see or search (a mail server's refusal often quotes the address, so errors are
+    masked for editors too).
+    """
+
     list_filter = ["status", "report"]
-    search_fields = ["subscriber__email", "message_id"]
     list_select_related = ["subscriber", "report"]
     actions = ["mark_delivered", "send_again"]
-    readonly_fields = [f.name for f in Delivery._meta.fields]
+
+    def get_list_display(self, request):
+        if request.user.is_superuser:
+            return ["subscriber", "report", "status", "attempts", "sent_at", "last_error"]
+        return ["recipient", "report", "status", "attempts", "sent_at", "error"]
+
+    def get_search_fields(self, request):
+        return ["subscriber__email", "message_id"] if request.user.is_superuser else []
+
+    def get_fields(self, request, obj=None):
+        fields = [f.name for f in Delivery._meta.fields if f.name != "id"]
+        if not request.user.is_superuser:
+            fields = ["recipient" if f == "subscriber" else "error" if f == "last_error" else f for f in fields]
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    @admin.display(description="recipient")
+    def recipient(self, delivery: Delivery) -> str:
+        return f"subscriber #{delivery.subscriber_id}"
+
+    @admin.display(description="last error")
+    def error(self, delivery: Delivery) -> str:
+        return _ADDRESS.sub("<address>", delivery.last_error)
 
     def has_add_permission(self, request):
         return False

@@ -126,4 +126,5 @@ class Delivery(models.Model):
         indexes = [models.Index(fields=["report", "status", "next_attempt_at"])]
 
     def __str__(self) -> str:
-        return f"{self.report} → {self.subscriber} ({self.status})"
+        # No address: this is what the admin, its log and action pages show to editors too.
+        return f"{self.report} → subscriber #{self.subscriber_id} ({self.status})"
