@@ -117,10 +117,22 @@ SECRET_KEY = env("SECRET_KEY") or installation_secret_key(SECRET_KEY_FILE)
 SITE_URL = (env("SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
 if urlsplit(SITE_URL).scheme not in ("http", "https") or not urlsplit(SITE_URL).hostname:
     raise ImproperlyConfigured(f"SITE_URL must be an absolute http(s) URL, got {SITE_URL!r}")
-ALLOWED_HOSTS = [urlsplit(SITE_URL).hostname, "127.0.0.1", "localhost", "testserver"] + [
-    host for host in env("ALLOWED_HOSTS").split(",") if host
+HTTPS = urlsplit(SITE_URL).scheme == "https"
+# A site served over https is a deployment: it answers only to the names it was given. Over http
+# (development, the demo) the local names work too.
+ALLOWED_HOSTS = [urlsplit(SITE_URL).hostname] + [
+    name.strip() for name in env("ALLOWED_HOSTS").split(",") if name.strip()
 ]
-CSRF_TRUSTED_ORIGINS = [SITE_URL] if SITE_URL.startswith("https://") else []
+if not HTTPS:
+    ALLOWED_HOSTS += ["127.0.0.1", "localhost", "testserver"]
+CSRF_TRUSTED_ORIGINS = [SITE_URL] if HTTPS else []
+if HTTPS:
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain http
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -260,6 +272,13 @@ DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 5, minimum=1)  # for te
 DELIVERY_RETRY_SECONDS = env_float("DELIVERY_RETRY_SECONDS", 60.0)  # first backoff; doubles each time
 DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 300, minimum=1)  # a silent worker's claims expire
 SUBSCRIBE_LIMIT_PER_HOUR = env_int("SUBSCRIBE_LIMIT_PER_HOUR", 10, minimum=1)  # per client IP
+# How many reverse proxies (load balancer, nginx...) stand in front of the app. 0: the client is
+# REMOTE_ADDR. N: the client is the N-th address from the right of X-Forwarded-For, the one the
+# outermost proxy saw; anything a client puts in that header itself is further left and ignored.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT:
+    # TLS ends at the proxy; it says so in X-Forwarded-Proto (and overwrites what a client sent).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Cache (rate limits) -------------------------------------------------------------------------
 # Shared by every process: Redis when configured, else files on this machine.

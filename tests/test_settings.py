@@ -112,3 +112,36 @@ def test_a_bad_value_names_the_variable(name, value, message):
     result = load_settings(**{name: value})
     assert result.returncode != 0
     assert f"ImproperlyConfigured: {message}" in result.stderr
+
+
+def test_an_https_site_is_deployed_safely(tmp_path):
+    program = (
+        "import newsletter.settings as s;"
+        "print(s.ALLOWED_HOSTS, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS > 0,"
+        " s.SECURE_SSL_REDIRECT, sep='|')"
+    )
+    https = {"SITE_URL": "https://daily.example.com", "SECRET_KEY_FILE": str(tmp_path / "key")}
+    result = load_settings(program, **https, ALLOWED_HOSTS="www.daily.example.com")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().split("|") == [
+        "['daily.example.com', 'www.daily.example.com']", "True", "True", "True", "True"
+    ]  # fmt: skip
+    local = load_settings(
+        "import newsletter.settings as s; print(s.ALLOWED_HOSTS)", SECRET_KEY_FILE=https["SECRET_KEY_FILE"]
+    )
+    assert "localhost" in local.stdout and "127.0.0.1" in local.stdout  # the demo and development
+
+
+def test_check_deploy_is_clean_with_production_settings(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in IGNORED and not k.startswith("DJANGO_")}
+    env.update(
+        SITE_URL="https://daily.example.com",
+        SECRET_KEY_FILE=str(tmp_path / "key"),
+        DJANGO_SETTINGS_MODULE="newsletter.settings",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        capture_output=True, text=True, env=env, cwd=settings.BASE_DIR,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout

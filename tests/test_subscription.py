@@ -144,6 +144,41 @@ def test_a_per_ip_rate_limit(client, smtp, settings):
     assert Subscriber.objects.count() == 3
 
 
+def test_invalid_submissions_do_not_spend_the_limit(client, smtp, settings):
+    settings.SUBSCRIBE_LIMIT_PER_HOUR = 2
+    for _ in range(3):
+        assert client.post("/subscribe/", form_data("typo@")).status_code == 400
+    assert [client.post("/subscribe/", form_data(f"p{n}@example.com")).status_code for n in range(3)] == [200, 200, 429]
+
+
+def test_without_trusted_proxies_a_forwarded_header_is_ignored(client, smtp, settings):
+    settings.SUBSCRIBE_LIMIT_PER_HOUR = 2
+    # A client rotating X-Forwarded-For must not get a fresh allowance each time.
+    statuses = [
+        client.post("/subscribe/", form_data(f"p{n}@example.com"), HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code
+        for n in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+    assert set(Subscriber.objects.values_list("source_ip", flat=True)) == {"127.0.0.1"}
+
+
+def test_behind_a_trusted_proxy_the_client_is_the_address_it_saw(client, smtp, settings):
+    settings.SUBSCRIBE_LIMIT_PER_HOUR = 2
+    settings.TRUSTED_PROXY_COUNT = 1
+
+    def post(n: int, forwarded: str) -> int:
+        return client.post(
+            "/subscribe/", form_data(f"p{n}@example.com"), HTTP_X_FORWARDED_FOR=forwarded, REMOTE_ADDR="10.9.9.9"
+        ).status_code
+
+    # The proxy appends the real client (203.0.113.7); what the client wrote itself is further left.
+    assert [post(n, f"198.51.100.{n}, 203.0.113.7") for n in range(3)] == [200, 200, 429]
+    assert post(3, "203.0.113.8") == 200  # someone else behind the same proxy has their own allowance
+    assert Subscriber.objects.get(email="p0@example.com").source_ip == "203.0.113.7"
+    # No header, or nonsense in it: counted against the proxy's own address, never a crash.
+    assert [post(4, ""), post(5, "not-an-ip"), post(6, "")] == [200, 200, 429]
+
+
 def test_bad_form_input_is_shown_and_nothing_is_stored(client, smtp):
     answer = client.post("/subscribe/", form_data("not-an-address"))
     assert answer.status_code == 400 and not Subscriber.objects.exists() and smtp.count() == 0

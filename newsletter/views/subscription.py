@@ -7,6 +7,7 @@ the address is known, so it cannot be used to find out who subscribes.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import smtplib
 from functools import wraps
@@ -30,7 +31,21 @@ CONFIRMATION_RESEND_SECONDS = 600  # at most one confirmation email per address 
 
 
 def client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "")
+    """The visitor's address: REMOTE_ADDR, or with TRUSTED_PROXY_COUNT proxies in front, the address
+    the outermost of them saw. Each proxy appends the address it was connected from to
+    X-Forwarded-For, so only the last TRUSTED_PROXY_COUNT entries were written by proxies we trust;
+    anything further left is whatever the client sent, and is never believed."""
+    remote = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if not proxies:
+        return remote
+    chain = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if len(chain) < proxies:
+        return remote  # fewer hops than configured: the proxies are not set up as documented
+    try:
+        return str(ipaddress.ip_address(chain[-proxies]))
+    except ValueError:
+        return remote
 
 
 def _over_limit(request: HttpRequest) -> bool:
@@ -54,10 +69,11 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     form = SubscribeForm(request.POST)
     if form.is_bot:
         return render(request, "pages/check_inbox.html")  # the same answer a person gets, and nothing done
-    if _over_limit(request):
-        return render(request, "pages/subscribe.html", {"form": form, "limited": True}, status=429)
+    # Only valid submissions count: a visitor correcting a typo is not spending their allowance.
     if not form.is_valid():
         return render(request, "pages/subscribe.html", {"form": form}, status=400)
+    if _over_limit(request):
+        return render(request, "pages/subscribe.html", {"form": form, "limited": True}, status=429)
     try:
         subscribe_address(form.cleaned_data, ip=client_ip(request))
     except (smtplib.SMTPException, OSError):
