@@ -22,6 +22,20 @@ from newsletter.mail import confirmation_email
 from newsletter.models import Repository, Subscriber, normalize_email
 
 COLUMNS = ["email", "repositories", "language", "format", "consented"]
+# A spreadsheet runs a cell that starts with one of these as a formula ("CSV injection"); an
+# address may legally start with "=" or "+". Exported cells get a leading apostrophe, which
+# spreadsheets hide, and the import takes it off again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def unneutralize(value: str) -> str:
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
+
+
 TRUE = {"yes", "y", "true", "1", "是"}
 MAX_ROWS = 100_000
 
@@ -59,7 +73,7 @@ def parse(text: str) -> list[ImportRow]:
     for number, raw in enumerate(reader, start=2):
         if number - 1 > MAX_ROWS:
             raise CSVError(f"more than {MAX_ROWS} rows: split the file")
-        values = {(key or "").strip().lower(): (value or "").strip() for key, value in raw.items() if key}
+        values = {(key or "").strip().lower(): unneutralize((value or "").strip()) for key, value in raw.items() if key}
         row = ImportRow(line=number, email=normalize_email(values.get("email", "")))
         try:
             validate_email(row.email)
@@ -128,7 +142,7 @@ def apply(rows: Iterable[ImportRow], *, imported_by: str, send_confirmations: bo
 def export_rows(subscribers: Iterable[Subscriber]) -> Iterator[list[str]]:
     yield ["email", "status", "repositories", "language", "format", "created_at", "confirmed_at", "unsubscribed_at"]
     for person in subscribers:
-        yield [
+        row = [
             person.email,
             person.status,
             ";".join(r.full_name for r in person.repositories.all()),
@@ -138,3 +152,4 @@ def export_rows(subscribers: Iterable[Subscriber]) -> Iterator[list[str]]:
             person.confirmed_at.isoformat() if person.confirmed_at else "",
             person.unsubscribed_at.isoformat() if person.unsubscribed_at else "",
         ]
+        yield [neutralize(cell) for cell in row]

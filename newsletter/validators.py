@@ -7,11 +7,9 @@ import re
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
-# GitHub's own rules: an account is 1-39 letters, digits or single hyphens (not first or last);
-# a repository name is letters, digits, ".", "-" and "_", and never "." or "..".
-OWNER_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"
-NAME_PATTERN = r"(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}"
-FULL_NAME = re.compile(rf"({OWNER_PATTERN})/({NAME_PATTERN})")
+from sources.names import NAME_PATTERN, OWNER_PATTERN, split_full_name
+
+__all__ = ["split_full_name", "validate_header_text", "validate_owner", "validate_repository_name"]
 
 validate_owner = RegexValidator(
     rf"\A{OWNER_PATTERN}\Z", "A GitHub owner is letters, digits and single hyphens (at most 39).", "invalid_owner"
@@ -28,11 +26,3 @@ def validate_header_text(value: str) -> None:
     """One line of text that may go into an email header (a subject, a list name)."""
     if _CONTROL.search(value or ""):
         raise ValidationError("Must be one line, without line breaks or control characters.", code="control")
-
-
-def split_full_name(value: str) -> tuple[str, str]:
-    """OWNER/NAME -> (owner, name); ValueError naming what is wrong, before anything is requested."""
-    match = FULL_NAME.fullmatch((value or "").strip())
-    if not match:
-        raise ValueError(f"not an OWNER/NAME GitHub repository: {value!r}")
-    return match.group(1), match.group(2)

@@ -26,6 +26,7 @@ import requests_cache
 from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException
 from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester
 
+from .names import split_full_name
 from .records import (
     CommitRecord,
     FileChange,
@@ -68,6 +69,14 @@ class RequestStats:
             self.not_modified - start.not_modified,
             self.retries - start.retries,
         )
+
+
+def check_name(full_name: str) -> None:
+    """A name GitHub could not have never reaches a URL (no "../" or "?" smuggled into a request)."""
+    try:
+        split_full_name(full_name)
+    except ValueError as error:
+        raise SourceError(str(error)) from None
 
 
 def to_utc(moment: datetime) -> datetime:
@@ -250,6 +259,7 @@ class GitHubSource:
     def repository(self, full_name: str) -> RepositoryInfo:
         """The repository as GitHub names it, with its default branch; SourceError if it is not there."""
         step = Step(full_name, "the repository")
+        check_name(full_name)
         try:
             repo = self._client.get_repo(full_name)
             return RepositoryInfo(full_name=repo.full_name, default_branch=repo.default_branch)
@@ -264,6 +274,7 @@ class GitHubSource:
         progress: Progress | None = None,
     ) -> RepositorySnapshot:
         """Everything of `full_name` in [since, until); raises SourceError with a one-line reason."""
+        check_name(full_name)
         since, until = to_utc(since), to_utc(until)
         start = RequestStats(**vars(self.stats))
         step = Step(full_name)

@@ -78,6 +78,19 @@ def test_export(admin):
     assert rows[1][:5] == ["ada@example.com", "active", "vllm-project/vllm", "en", "html"]
 
 
+def test_export_neutralizes_cells_a_spreadsheet_would_run_and_import_takes_it_back(admin):
+    Subscriber.objects.create(email="=cmd|'/c calc'!a0@example.com", status="active")
+    Subscriber.objects.create(email="+1@example.com", status="active")
+    response = admin.get(reverse("admin:newsletter_subscriber_export"))
+    exported = b"".join(response.streaming_content).decode()
+    emails = sorted(row[0] for row in list(csv.reader(io.StringIO(exported)))[1:])
+    assert emails == ["'+1@example.com", "'=cmd|'/c calc'!a0@example.com"]
+    Subscriber.objects.all().delete()
+    upload = SimpleUploadedFile("back.csv", exported.encode(), content_type="text/csv")
+    page = admin.post(reverse("admin:newsletter_subscriber_import"), {"file": upload})
+    assert sorted(row.email for row in page.context["rows"]) == ["+1@example.com", "=cmd|'/c calc'!a0@example.com"]
+
+
 def test_filters_and_search(admin):
     Subscriber.objects.create(email="ada@example.com", status="active", language="en")
     Subscriber.objects.create(email="bob@example.com", status="pending")
@@ -142,3 +155,22 @@ def test_superusers_see_and_search_addresses(admin, delivery):
     assert admin.get(changelist, {"q": "nobody@example.com"}).context["cl"].result_count == 0
     detail = admin.get(reverse("admin:newsletter_delivery_change", args=[delivery.pk])).content.decode()
     assert "ada@example.com" in detail
+
+
+@pytest.mark.parametrize(
+    ("owner", "name"), [("../admin", "x"), ("acme", "a b"), ("acme", "x?per_page=1"), ("-acme", "x"), ("acme", "..")]
+)
+def test_a_repository_name_github_could_not_have_is_refused_before_any_request(admin, replay, owner, name):
+    url = reverse("admin:newsletter_repository_add")
+    answer = admin.post(url, {"owner": owner, "name": name, "display_name": "", "enabled": "on", "order": 5})
+    assert answer.status_code == 200 and answer.context["adminform"].form.errors
+    assert replay.state.log == [] and not Repository.objects.filter(owner=owner).exists()
+
+
+def test_a_display_name_cannot_forge_a_mail_header(admin, replay):
+    vllm = Repository.objects.get(name="vllm")
+    url = reverse("admin:newsletter_repository_change", args=[vllm.pk])
+    data = {"owner": vllm.owner, "name": vllm.name, "display_name": "vLLM\r\nBcc: everyone@example.com", "order": 1}
+    answer = admin.post(url, {**data, "enabled": "on"})
+    assert answer.status_code == 200 and "display_name" in answer.context["adminform"].form.errors
+    assert Repository.objects.get(pk=vllm.pk).display_name == "vLLM"

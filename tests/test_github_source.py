@@ -194,3 +194,13 @@ def test_an_unknown_repository(replay):
 def test_an_unreachable_api():
     with pytest.raises(SourceError, match=r"cannot reach the GitHub API at http://127\.0\.0\.1:9"):
         make_source("http://127.0.0.1:9", retries=0).fetch("vllm-project/vllm", *window(date(2026, 1, 28)))
+
+
+@pytest.mark.parametrize("full_name", ["../../user", "acme/x?per_page=1", "acme", "acme/x/y", "a b/c"])
+def test_a_name_github_could_not_have_is_refused_before_any_request(replay, full_name):
+    source = make_source(replay.url)
+    with pytest.raises(SourceError, match="not an OWNER/NAME GitHub repository"):
+        source.fetch(full_name, datetime(2026, 1, 28, tzinfo=UTC), datetime(2026, 1, 29, tzinfo=UTC))
+    with pytest.raises(SourceError, match="not an OWNER/NAME GitHub repository"):
+        source.repository(full_name)
+    assert replay.state.log == []

@@ -18,8 +18,13 @@ def test_healthz_reports_database_cluster_and_last_build(client, collected):
     DailyRun.objects.create(day=report.date, status=DailyRun.Status.BUILT)
     body = client.get("/healthz").json()
     assert body["status"] == "ok" and body["cluster"]["alive"] and body["cluster"]["seconds_ago"] <= 1
-    assert body["last_build"]["report_date"] == "2026-01-29"
-    assert body["last_build"]["daily_run"] == {"day": "2026-01-29", "status": "built"}
+    assert body["last_build"]["seconds_ago"] <= 5 and body["last_build"]["daily_run_status"] == "built"
+    # A draft is unpublished work: its date appears nowhere in this public answer.
+    assert "2026-01-29" not in client.get("/healthz").content.decode()
+    assert body["last_published_issue"] is None
+    report.status = "sent"
+    report.save(update_fields=["status"])
+    assert client.get("/healthz").json()["last_published_issue"] == "2026-01-29"
 
 
 def test_a_stale_heartbeat_is_degraded(client):

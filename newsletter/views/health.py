@@ -1,4 +1,8 @@
-"""/healthz: the database, the django-q2 cluster's last heartbeat, and the last successful build."""
+"""/healthz: the database, the django-q2 cluster's last heartbeat, and how long ago the last build ran.
+
+It is public (load balancers call it), so it tells nothing of unpublished work: no draft's date,
+only the age of the last build, the last daily run's status and the last issue already published.
+"""
 
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
@@ -21,8 +25,9 @@ def healthz(request):
         return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
     beat = Heartbeat.objects.filter(name="qcluster").first()
     age = (timezone.now() - beat.at).total_seconds() if beat else None
-    build = Report.objects.order_by("-built_at").values("date", "built_at").first()
+    built_at = Report.objects.order_by("-built_at").values_list("built_at", flat=True).first()
     run = DailyRun.objects.exclude(status__in=[DailyRun.Status.FAILED, DailyRun.Status.RETRYING]).first()
+    published = Report.objects.filter(status=Report.Status.SENT).order_by("-date").values_list("date", flat=True)
     cluster_ok = age is not None and age < HEARTBEAT_STALE_SECONDS
     body = {
         "status": "ok" if cluster_ok else "degraded",
@@ -33,10 +38,10 @@ def healthz(request):
             "alive": cluster_ok,
         },
         "last_build": {
-            "report_date": build["date"].isoformat() if build else None,
-            "built_at": build["built_at"].isoformat() if build else None,
-            "daily_run": {"day": run.day.isoformat(), "status": run.status} if run else None,
+            "seconds_ago": round((timezone.now() - built_at).total_seconds()) if built_at else None,
+            "daily_run_status": run.status if run else None,
         },
+        "last_published_issue": published[0].isoformat() if published else None,
     }
     # Only a dead database makes the service unhealthy for a load balancer; a stopped cluster
     # shows as "degraded" for the operator's monitoring.
