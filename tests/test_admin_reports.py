@@ -109,8 +109,11 @@ def test_editors_preview_by_variant_without_seeing_subscribers(editor_client, dr
 
 def test_send_test_to_me(editor_client, draft, smtp):
     url = reverse("admin:newsletter_report_send_test", args=[draft.pk])
-    answer = editor_client.post(url, {"repositories": ["vllm-project/vllm", "sgl-project/sglang"], "output": "html"})
+    choices = {"repositories": ["vllm-project/vllm", "sgl-project/sglang"], "output": "html"}
+    answer = editor_client.post(url, {**choices, "csrfmiddlewaretoken": "a-secret-token"})
     assert answer.status_code == 302
+    # Back to the same preview, and the CSRF token is not in the URL (history, logs, Referer).
+    assert "repositories=vllm-project%2Fvllm" in answer.url and "csrf" not in answer.url
     (message,) = smtp.messages
     assert message["To"] == "editor@example.com"
     assert str(message["Subject"]).strip().startswith("[Test] AI Infra Daily 2026-01-29 · SGLang, vLLM")

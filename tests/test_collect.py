@@ -149,3 +149,13 @@ def test_the_progress_bar_shows_only_on_a_terminal(capsys):
     with progress_bar("vllm-project/vllm", Terminal()) as update:
         update(1, 2)
     assert "vllm-project/vllm" in capsys.readouterr().err
+
+
+def test_collecting_today_says_the_day_is_not_over(replay):
+    from newsletter.days import today
+
+    out, _ = collect("--date", today().isoformat())
+    assert f"note: {today()} is not over yet in Asia/Shanghai" in out
+    assert "collect the day again once it has ended" in out
+    out, _ = collect("--date", "2026-01-29")
+    assert "not over" not in out

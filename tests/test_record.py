@@ -73,3 +73,11 @@ def test_out_must_be_a_folder(replay, tmp_path):
     target.write_text("x")
     with pytest.raises(CommandError, match="is not a folder"):
         call_command("record_github", "--date", "2026-01-29", "--out", str(target))
+
+
+def test_an_unwritable_folder_is_one_line_before_any_request(replay, tmp_path):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    with pytest.raises(CommandError, match=r"^--out: cannot write into .*file\.txt/day: ") as raised:
+        call_command("record_github", "--date", "2026-01-29", "--out", str(blocker / "day"))
+    assert "\n" not in str(raised.value) and replay.state.log == []

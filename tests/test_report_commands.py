@@ -64,3 +64,17 @@ def test_rebuilding_needs_force_and_never_touches_an_approved_report(collected):
     Report.objects.update(status=Report.Status.APPROVED)
     with pytest.raises(CommandError, match="is approved; it is never rebuilt"):
         run("build_report", "--date", "2026-01-29", "--analyzer", "heuristic", "--force")
+
+
+def test_send_report_no_wait_says_what_it_left(collected, smtp, settings):
+    from tests.mailing import approved_report, subscriber
+
+    settings.DELIVERY_RETRY_SECONDS = 60
+    approved_report()
+    subscriber("busy@example.com")
+    subscriber("ok@example.com")
+    smtp.refuse("busy@example.com", "451 4.7.1 later")
+    out, _ = run("send_report", "--date", "2026-01-29", "--no-wait")
+    assert "1 sent, 1 pending" in out and "report is sending" in out
+    assert "1 deliveries wait for a retry after a temporary failure (the next is due at " in out
+    assert "run `manage.py send_report --date 2026-01-29` again to send them (--no-wait left them)" in out

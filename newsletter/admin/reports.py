@@ -318,8 +318,12 @@ class ReportAdmin(SimpleHistoryAdmin):
 
     def send_test_view(self, request: HttpRequest, pk: int):
         report = self._report(request, pk, "send_test_report")
+        # Back to the same preview: the form's own fields only, never the CSRF token (a URL ends up
+        # in the history, logs and Referer headers).
+        choices = request.POST.copy()
+        choices.pop("csrfmiddlewaretoken", None)
         back = HttpResponseRedirect(
-            reverse("admin:newsletter_report_preview", args=[report.pk]) + "?" + request.POST.urlencode()
+            reverse("admin:newsletter_report_preview", args=[report.pk]) + "?" + choices.urlencode()
         )
         if not request.user.email:
             self.message_user(request, "Your user has no email address: add one to receive tests.", messages.ERROR)

@@ -1,6 +1,9 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from newsletter.collect import collect_day, github_source
+from newsletter.days import day_window
 from newsletter.management.arguments import day_option, progress_bar, repository_options
 
 
@@ -33,6 +36,12 @@ class Command(BaseCommand):
             else:
                 failures.append(run)
                 self.stderr.write(f"{repository.full_name:<28} {day}  FAILED after {cost}: {run.error}")
+        _, until = day_window(day)
+        if until > timezone.now():
+            self.stdout.write(
+                f"note: {day} is not over yet in {settings.REPORT_TIME_ZONE} (it ends at {until:%Y-%m-%d %H:%M}): "
+                "this is what exists so far; collect the day again once it has ended"
+            )
         if failures:
             names = ", ".join(run.repository.full_name for run in failures)
             raise CommandError(f"{len(failures)} of {len(repositories)} repositories failed: {names}")

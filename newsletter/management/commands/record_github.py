@@ -1,3 +1,4 @@
+import tempfile
 from pathlib import Path
 
 from django.conf import settings
@@ -8,6 +9,16 @@ from newsletter.days import day_window
 from newsletter.management.arguments import day_option, progress_bar, repository_options
 from sources.recorder import Recorder
 from sources.records import SourceError
+
+
+def check_writable(out: Path) -> None:
+    """Before a single request is spent: can we create files in `out`? One line if not."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as error:
+        raise CommandError(f"--out: cannot write into {out}: {error.strerror or error}") from None
 
 
 class Command(BaseCommand):
@@ -26,6 +37,7 @@ class Command(BaseCommand):
         out: Path = options["out"]
         if out.exists() and not out.is_dir():
             raise CommandError(f"--out: {out} exists and is not a folder")
+        check_writable(out)
         recorder = Recorder(out, base_url=settings.GITHUB_API_URL)
         source = github_source(observer=recorder.observe)
         since, until = day_window(day)
@@ -39,7 +51,10 @@ class Command(BaseCommand):
                 failed.append(repository.full_name)
                 self.stderr.write(f"{repository.full_name:<28} FAILED: {error}")
                 continue
-            folder = recorder.write(repository.full_name)
+            try:
+                folder = recorder.write(repository.full_name)
+            except OSError as error:
+                raise CommandError(f"--out: cannot write into {out}: {error.strerror or error}") from None
             recorded.append(repository.full_name)
             self.stdout.write(
                 f"{repository.full_name:<28} {day}  {len(snapshot.commits):>4} commits  "

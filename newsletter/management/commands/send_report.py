@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
-from newsletter.dispatch import DispatchError, dispatch_report
+from newsletter.dispatch import DispatchError, dispatch_report, next_retry_at
 from newsletter.management.arguments import choice_option, day_option
 from newsletter.models import Report
 
@@ -41,6 +42,15 @@ class Command(BaseCommand):
                 f"{report.language} report of {day}: {summary} ({summary.variants} variants, "
                 f"{settings.SEND_RATE_PER_SECOND:g}/s limit); report is {report.status}"
             )
+            waiting = summary.counts.get("pending", 0)
+            if waiting:
+                later = next_retry_at(report)
+                when = f" (the next is due at {timezone.localtime(later):%H:%M:%S %Z})" if later else ""
+                self.stdout.write(
+                    f"{waiting} deliveries wait for a retry after a temporary failure{when}; "
+                    f"run `manage.py send_report --date {day}` again to send them"
+                    + (" (--no-wait left them)" if options["no_wait"] else "")
+                )
             if summary.marked_unknown:
                 self.stderr.write(
                     f"warning: {summary.marked_unknown} deliveries were in flight when a worker died; "
