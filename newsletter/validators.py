@@ -19,7 +19,7 @@ validate_repository_name = RegexValidator(
 )
 
 # Control characters (CR and LF above all) would end an email header or forge another one.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\u2028\u2029]")  # a tab is harmless whitespace
 
 
 def validate_header_text(value: str) -> None:
