@@ -10,6 +10,16 @@ delivery that was not in flight at the crash is sent exactly once.
 
 A worker is known dead when it ran on this host and its process is gone; on other hosts, when its
 lease (DELIVERY_LEASE_SECONDS since it last claimed) has run out.
+
+What the mail server answers (see smtp_transport): a refusal is definite (4xx, 421 included: retry
+later with backoff; 5xx: failed), and a connection that broke before the DATA command was sent
+carried nothing, so it is reopened and the message tried again; only a break once DATA was sent
+is ambiguous and makes the delivery `unknown`. After a 421 the next message goes out on a new
+connection. A message that cannot be built (an address or header that cannot be encoded, any
+error that is not the mail server's) fails alone, before it is marked `sending`, and the batch
+goes on. Someone who unsubscribes, bounces or is deleted while an issue goes out gets nothing
+more: the claim skips deliveries whose subscriber is no longer active, and marking `sending`
+checks once more, in the same UPDATE.
 """
 
 from __future__ import annotations
@@ -24,7 +34,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import Count, F, Min
 from django.utils import timezone
@@ -32,9 +41,15 @@ from django.utils import timezone
 from newsletter.mail import message_id, report_email
 from newsletter.models import Delivery, Report, ReportVariant, Repository, Subscriber
 from newsletter.render.email import Variant, active_repositories, render_email, variant_for
+from newsletter.smtp_transport import HandoverError, Transport, describe, envelope
 
 logger = logging.getLogger(__name__)
 HARD_BOUNCE_LIMIT = 2  # permanent failures in a row before a subscriber counts as bounced
+LEFT = {  # why a delivery is skipped when its subscriber is no longer active
+    Subscriber.Status.UNSUBSCRIBED: "subscriber unsubscribed before sending",
+    Subscriber.Status.BOUNCED: "subscriber bounced before sending",
+    Subscriber.Status.PENDING: "subscriber no longer confirmed before sending",
+}
 
 
 class DispatchError(Exception):
@@ -190,15 +205,18 @@ def recover(report: Report, me: str) -> tuple[int, int]:
 def claim_batch(report: Report, me: str, size: int) -> list[Delivery]:
     """Reserve up to `size` due deliveries for this worker. Safe under concurrency on any database:
     the UPDATE only takes rows still pending, and the worker then reads back what it really got
-    (PostgreSQL's SKIP LOCKED just keeps two workers from waiting on the same rows)."""
+    (PostgreSQL's SKIP LOCKED just keeps two workers from waiting on the same rows). Deliveries
+    whose subscriber unsubscribed or bounced since they were created are skipped instead."""
     now = timezone.now()
     with transaction.atomic():
         due = Delivery.objects.filter(report=report, status=Delivery.Status.PENDING, next_attempt_at__lte=now)
         ids = list(due.order_by("pk").select_for_update(skip_locked=True).values_list("pk", flat=True)[:size])
         if ids:
-            Delivery.objects.filter(pk__in=ids, status=Delivery.Status.PENDING).update(
+            still_pending = Delivery.objects.filter(pk__in=ids, status=Delivery.Status.PENDING)
+            still_pending.filter(subscriber__status=Subscriber.Status.ACTIVE).update(
                 status=Delivery.Status.CLAIMED, claimed_by=me, claimed_at=now
             )
+            skip_if_left(still_pending)  # what is left of them: the subscriber is no longer active
     return list(
         Delivery.objects.filter(report=report, status=Delivery.Status.CLAIMED, claimed_by=me)
         .select_related("subscriber", "report")
@@ -206,9 +224,25 @@ def claim_batch(report: Report, me: str, size: int) -> list[Delivery]:
     )
 
 
+def skip_if_left(deliveries) -> int:
+    """Deliveries (of these) whose subscriber is no longer active become skipped, with the reason."""
+    skipped = 0
+    left = deliveries.exclude(subscriber__status=Subscriber.Status.ACTIVE)
+    for status in set(left.values_list("subscriber__status", flat=True)):
+        skipped += deliveries.filter(subscriber__status=status).update(
+            status=Delivery.Status.SKIPPED, last_error=LEFT.get(status, f"subscriber {status} before sending")
+        )
+    return skipped
+
+
 # --- sending ----------------------------------------------------------------------------------------
-def classify(error: Exception) -> tuple[str, str]:
-    """('transient' | 'permanent' | 'bounce' | 'ambiguous', a short reason) for a send failure."""
+def classify(error: Exception, *, ambiguous: bool = False) -> tuple[str, str]:
+    """('transient' | 'permanent' | 'bounce' | 'ambiguous' | 'failed', a short reason) for a send failure."""
+    if ambiguous:  # broke once the message was under way: the server may have accepted it
+        return (
+            "ambiguous",
+            f"{type(error).__name__}: the mail server connection broke mid-message; it may have been delivered",
+        )
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         code, text = next(iter(error.recipients.values()))
         kind = "transient" if 400 <= code < 500 else "bounce"
@@ -216,8 +250,9 @@ def classify(error: Exception) -> tuple[str, str]:
     if isinstance(error, smtplib.SMTPResponseException):
         code = error.smtp_code
         return ("transient" if 400 <= code < 500 else "permanent"), f"{code} {_text(error.smtp_error)}"
-    # The connection broke while the message was being handed over: it may have been accepted.
-    return "ambiguous", f"{type(error).__name__}: the mail server connection broke"
+    if isinstance(error, OSError):  # smtplib's errors are OSErrors too: a connection that broke early
+        return "transient", f"{type(error).__name__}: the mail server connection broke before the message was sent"
+    return "failed", describe(error)  # not the mail server's doing: this message fails, the batch goes on
 
 
 def _text(value) -> str:
@@ -225,27 +260,16 @@ def _text(value) -> str:
 
 
 class Sender:
-    """One worker's pass over a report: one SMTP connection reused across batches, a rate limit."""
+    """One worker's pass over a report: one mail connection reused across batches, a rate limit."""
 
     def __init__(self, report: Report, me: str):
         self.report, self.me = report, me
         self.limiter = RateLimiter(settings.SEND_RATE_PER_SECOND)
-        self.connection = None
+        self.transport = Transport()
         self.variants: dict[str, ReportVariant] = {}
 
-    def _connection(self):
-        if self.connection is None:
-            self.connection = get_connection(fail_silently=False)
-            self.connection.open()
-        return self.connection
-
     def close(self) -> None:
-        if self.connection is not None:
-            try:
-                self.connection.close()
-            except Exception:
-                logger.debug("closing the mail connection failed", exc_info=True)
-            self.connection = None
+        self.transport.close()
 
     def variant(self, key: str) -> ReportVariant:
         if key not in self.variants:
@@ -253,32 +277,37 @@ class Sender:
         return self.variants[key]
 
     def send_batch(self, batch: list[Delivery]) -> None:
-        try:
-            self._connection()
-        except (smtplib.SMTPException, OSError) as error:
-            # Nothing was handed over: the whole batch goes back, to be tried again later.
-            reason = f"cannot connect to the mail server ({type(error).__name__})"
-            for delivery in batch:
-                self._retry_later(delivery, reason, count_attempt=False)
-            self.close()
-            return
-        for delivery in batch:
+        for index, delivery in enumerate(batch):
+            try:
+                self.transport.ready()
+            except (smtplib.SMTPException, OSError) as error:
+                # Nothing of these was handed over: they go back, to be tried again later.
+                reason = f"cannot connect to the mail server ({type(error).__name__})"
+                for waiting in batch[index:]:
+                    self._retry_later(waiting, reason, count_attempt=False)
+                self.close()
+                return
             self.send_one(delivery)
 
     def send_one(self, delivery: Delivery) -> None:
-        message = report_email(
-            delivery=delivery, variant=self.variant(delivery.variant_key), subscriber=delivery.subscriber
-        )
+        variant = self.variant(delivery.variant_key)
+        try:
+            message = report_email(delivery=delivery, variant=variant, subscriber=delivery.subscriber)
+            wire = envelope(message)
+        except Exception as error:  # noqa: BLE001 - whatever breaks one message fails it alone, never `sending`
+            reason = f"cannot build the message: {describe(error)}"
+            logger.warning("delivery %s: %s", delivery.pk, reason)
+            Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.CLAIMED, claimed_by=self.me).update(
+                status=Delivery.Status.FAILED, last_error=reason[:500]
+            )
+            return
         self.limiter.wait()
-        handed = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.CLAIMED, claimed_by=self.me).update(
-            status=Delivery.Status.SENDING, attempts=F("attempts") + 1, claimed_at=timezone.now()
-        )
-        if not handed:  # our claim was recovered by another worker meanwhile: not ours to send
+        if not self._mark_sending(delivery):
             return
         try:
-            self._connection().send_messages([message])
-        except (smtplib.SMTPException, OSError) as error:
-            self._failed(delivery, error)
+            self.transport.send(message, wire)
+        except HandoverError as failure:
+            self._failed(delivery, failure)
             return
         Delivery.objects.filter(pk=delivery.pk).update(
             status=Delivery.Status.SENT, sent_at=timezone.now(), last_error="", claimed_by=self.me
@@ -286,17 +315,29 @@ class Sender:
         if delivery.subscriber.hard_bounces:
             Subscriber.objects.filter(pk=delivery.subscriber_id).update(hard_bounces=0)
 
-    def _failed(self, delivery: Delivery, error: Exception) -> None:
-        kind, reason = classify(error)
+    def _mark_sending(self, delivery: Delivery) -> bool:
+        """Claimed -> sending, committed, just before the handover; only while the claim is still ours
+        and the subscriber still active (they may have left since the batch was claimed)."""
+        mine = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.CLAIMED, claimed_by=self.me)
+        if mine.filter(subscriber__status=Subscriber.Status.ACTIVE).update(
+            status=Delivery.Status.SENDING, attempts=F("attempts") + 1, claimed_at=timezone.now()
+        ):
+            delivery.attempts += 1
+            return True
+        # Not ours to send: the subscriber left (skipped), was deleted with their deliveries, or
+        # another worker recovered our claim meanwhile.
+        skip_if_left(mine)
+        return False
+
+    def _failed(self, delivery: Delivery, failure: HandoverError) -> None:
+        kind, reason = classify(failure.error, ambiguous=failure.ambiguous)
         if kind == "transient":
-            delivery.refresh_from_db(fields=["attempts"])
             self._retry_later(delivery, reason, count_attempt=True)
             return
         if kind == "ambiguous":
-            self.close()  # start the next message on a fresh connection
             Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.UNKNOWN, last_error=reason)
             return
-        Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.FAILED, last_error=reason)
+        Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.FAILED, last_error=reason[:500])
         if kind == "bounce":
             Subscriber.objects.filter(pk=delivery.subscriber_id).update(hard_bounces=F("hard_bounces") + 1)
             Subscriber.objects.filter(pk=delivery.subscriber_id, hard_bounces__gte=HARD_BOUNCE_LIMIT).exclude(
@@ -307,7 +348,7 @@ class Sender:
         attempts = delivery.attempts
         if count_attempt and attempts >= settings.DELIVERY_MAX_ATTEMPTS:
             Delivery.objects.filter(pk=delivery.pk).update(
-                status=Delivery.Status.FAILED, last_error=f"gave up after {attempts} attempts: {reason}"
+                status=Delivery.Status.FAILED, last_error=f"gave up after {attempts} attempts: {reason}"[:500]
             )
             return
         delay = settings.DELIVERY_RETRY_SECONDS * (2 ** max(attempts - 1, 0))

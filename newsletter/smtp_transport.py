@@ -1,0 +1,171 @@
+"""Hand one message to the mail server and, when that fails, say whether the server may have it.
+
+smtplib's `sendmail` runs MAIL, RCPT and DATA in one call, so a broken connection looks the same
+wherever it broke, and after a 421 reply smtplib closes the connection itself (every later call
+then fails with SMTPServerDisconnected). Here the three commands are driven one by one:
+
+- a reply refusing the message (at MAIL, RCPT, the DATA command or after the content) is definite:
+  the server does not have it. After a 421 the server hangs up, so the connection is reopened for
+  the next message;
+- a connection that broke before the DATA command was sent is not ambiguous either: nothing of the
+  message went out (most often the server had closed an idle connection). It is reopened and the
+  message tried once more at once;
+- anything that goes wrong once the DATA command was sent is ambiguous: the server may have
+  accepted the message and only its answer got lost.
+
+The connection still comes from Django's backend (`get_connection`), so host, port, TLS, login and
+timeout settings apply. Other backends (the outbox files, locmem in the tests) know no such phases:
+they get `send_messages`, and only an OSError from them counts as ambiguous.
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.core.mail.message import sanitize_address
+
+
+class HandoverError(Exception):
+    """Sending failed with `error`; `ambiguous` when the server may nevertheless have accepted the message."""
+
+    def __init__(self, error: Exception, *, ambiguous: bool):
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.error, self.ambiguous = error, ambiguous
+
+
+@dataclass(frozen=True)
+class Envelope:
+    sender: str
+    recipients: list[str]
+    content: bytes
+
+
+def envelope(message: EmailMessage) -> Envelope:
+    """What goes over the wire, built up front (as Django's SMTP backend builds it): an address or a
+    header that cannot be encoded fails here, before anything is marked as being sent."""
+    encoding = message.encoding or settings.DEFAULT_CHARSET
+    return Envelope(
+        sender=sanitize_address(message.from_email, encoding),
+        recipients=[sanitize_address(address, encoding) for address in message.recipients()],
+        content=message.message().as_bytes(linesep="\r\n"),
+    )
+
+
+def is_reply(error: Exception) -> bool:
+    """The server answered (a refusal), as opposed to the connection breaking."""
+    return isinstance(error, (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused))
+
+
+def reply_code(error: Exception) -> int | None:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return next(iter(error.recipients.values()))[0]
+    return getattr(error, "smtp_code", None)
+
+
+_LINK = re.compile(r"\b[a-z][a-z0-9+.-]*:(//)?[^\s'\"<>]+", re.IGNORECASE)
+_QUOTED = re.compile(r"""(?<![A-Za-z])('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
+
+
+def describe(error: Exception) -> str:
+    """The error's type and a short message for the admin, without what the error quotes (a header's
+    value, a piece of the message) or links (ours carry signed tokens)."""
+    if isinstance(error, UnicodeError):  # its text names the codec and the reason, never the data
+        detail = f"{getattr(error, 'encoding', '')}: {getattr(error, 'reason', '')}"
+    else:
+        lines = str(error).splitlines()
+        detail = _QUOTED.sub("…", _LINK.sub("…", lines[0] if lines else ""))
+    return f"{type(error).__name__}: {detail[:160]}" if detail.strip(": ") else type(error).__name__
+
+
+class Transport:
+    """One worker's mail connection: opened when first needed, reopened when the server closed it."""
+
+    def __init__(self):
+        self.backend = None
+
+    @property
+    def smtp(self) -> smtplib.SMTP | None:
+        return self.backend.connection if isinstance(self.backend, SMTPBackend) else None
+
+    def ready(self) -> None:
+        """Make sure there is a connection to hand a message to; raises SMTPException/OSError when the
+        server cannot be reached."""
+        if self.backend is None:
+            self.backend = get_connection(fail_silently=False)
+        if self.smtp is not None and self.smtp.sock is None:  # smtplib closed it (after a 421, say)
+            self.close()
+        self.backend.open()
+
+    def close(self) -> None:
+        if self.backend is None:
+            return
+        smtp = self.smtp
+        try:
+            self.backend.close()
+        except OSError:  # smtplib's errors are OSErrors too: a broken connection cannot say goodbye
+            if smtp is not None:
+                smtp.close()
+
+    def send(self, message: EmailMessage, envelope: Envelope) -> None:
+        """Hand the message over, or raise HandoverError."""
+        self._connect()
+        if not isinstance(self.backend, SMTPBackend):
+            try:
+                self.backend.send_messages([message])
+            except Exception as error:
+                raise HandoverError(error, ambiguous=isinstance(error, OSError) and not is_reply(error)) from error
+            return
+        try:
+            self._hand_over(envelope)
+        except HandoverError as failure:
+            if failure.ambiguous or is_reply(failure.error) or not isinstance(failure.error, OSError):
+                raise
+            self._connect()  # the connection was gone before the message started: once more, on a new one
+            self._hand_over(envelope)
+
+    def _connect(self) -> None:
+        try:
+            self.ready()
+        except OSError as error:  # smtplib's errors included; nothing was handed over
+            raise HandoverError(error, ambiguous=False) from error
+
+    def _hand_over(self, envelope: Envelope) -> None:
+        smtp = self.smtp
+        data_sent = False
+        try:
+            smtp.ehlo_or_helo_if_needed()
+            options = [f"size={len(envelope.content)}"] if smtp.has_extn("size") else []
+            code, reply = smtp.mail(envelope.sender, options)
+            if code != 250:
+                raise smtplib.SMTPSenderRefused(code, reply, envelope.sender)
+            refused = {}
+            for recipient in envelope.recipients:
+                code, reply = smtp.rcpt(recipient)
+                if code not in (250, 251):
+                    refused[recipient] = (code, reply)
+                if code == 421 or len(refused) == len(envelope.recipients):
+                    raise smtplib.SMTPRecipientsRefused(refused)
+            data_sent = True
+            code, reply = smtp.data(envelope.content)
+            if code != 250:
+                raise smtplib.SMTPDataError(code, reply)
+        except Exception as error:
+            self._after_failure(error)
+            raise HandoverError(error, ambiguous=data_sent and not is_reply(error)) from error
+
+    def _after_failure(self, error: Exception) -> None:
+        """After a refusal, end the transaction so the connection serves the next message; after a
+        421 or a broken connection, drop it so the next message gets a new one."""
+        smtp = self.smtp
+        if is_reply(error) and reply_code(error) != 421 and smtp is not None and smtp.sock is not None:
+            try:
+                smtp.rset()
+                return
+            except (smtplib.SMTPException, OSError):
+                pass
+        self.close()
