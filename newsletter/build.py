@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from datetime import date, timedelta
+from functools import cache
+from string import Formatter
 
 from django.conf import settings
 from django.db import transaction
@@ -16,9 +19,10 @@ from newsletter.analysis.diffs import is_verbatim, patch_for
 from newsletter.analysis.draft import DayInput, ItemDraft, RepoDay, ReportDraft, Statement
 from newsletter.analysis.heuristic import HeuristicAnalyzer
 from newsletter.analysis.triage import triage
+from newsletter.analysis.wording import TEXT
 from newsletter.days import day_window, report_zone
 from newsletter.models import Commit, Issue, Report, ReportItem, ReportSection, Repository
-from newsletter.render.escape import inline
+from newsletter.render.escape import inline, phrase
 
 logger = logging.getLogger(__name__)
 TREND_DAYS = 7
@@ -172,11 +176,46 @@ def citation_links(cites: list[str], data: DayInput, language: str) -> str:
     return " (" + ", ".join(links) + ")"
 
 
+@cache
+def _emphatic_sentences(language: str) -> list[tuple[re.Pattern, str]]:
+    """The heuristic's sentence shapes that carry emphasis ("**vLLM**: …"), each as (pattern, template)."""
+    shapes = []
+    for template in TEXT[language].values():
+        if "**" not in template:
+            continue
+        pattern, fields = "", set()
+        for literal, field, _, _ in Formatter().parse(template):
+            pattern += re.escape(literal)
+            if field is not None:
+                pattern += f"(?P={field})" if field in fields else f"(?P<{field}>.+?)"
+                fields.add(field)
+        shapes.append((re.compile(pattern, re.S), template))
+    return shapes
+
+
+def statement_markdown(text: str, data: DayInput) -> str:
+    """A summary or conclusion sentence as Markdown, without its full stop.
+
+    Written in one of our own emphatic shapes about a repository of the day, it keeps that shape's
+    emphasis and only the values filled in (titles, names) are escaped; any other sentence, the
+    model's included, is escaped whole and so shows no emphasis of its own.
+    """
+    text = (text or "").strip()
+    names = {repo.repository.display_name for repo in data.repos}
+    for pattern, template in _emphatic_sentences(data.language):
+        match = pattern.fullmatch(text)
+        if match and match.groupdict().get("name") in names:
+            values = {key: phrase(value) for key, value in match.groupdict().items()}  # none opens the line
+            return template.rstrip("。.").format(**values)
+    # The full stop goes before escaping: stripped after, it could leave a dangling backslash.
+    return inline(text.rstrip("。."))
+
+
 def statement_lines(statements: list[Statement], data: DayInput, marker: str) -> str:
     lines = []
     for number, statement in enumerate(statements, start=1):
         prefix = f"{number}." if marker == "1." else marker
-        text = inline(statement.text).rstrip("。.")
+        text = statement_markdown(statement.text, data)
         end = "。" if data.language == "zh" else "."
         lines.append(f"{prefix} {text}{citation_links(statement.cites, data, data.language)}{end}")
     return "\n".join(lines)

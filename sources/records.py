@@ -12,10 +12,27 @@ from datetime import datetime
 
 # Squash merges on GitHub end the title with the pull request number: "Fix x (#1234)".
 _PR_SUFFIX = re.compile(r"\(#(\d+)\)\s*$")
+# C0 controls but tab and line feed: PostgreSQL refuses NUL, mail headers and terminals misread
+# the rest, and Markdown takes a lone CR for a line ending (it could end a code block early).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
 
 
 class SourceError(Exception):
     """A repository could not be read; the message is meant for the operator, in one line."""
+
+
+def clean_text(text: str) -> str:
+    """Text as every record holds it: LF line endings, no control characters but tab and LF."""
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _clean_fields(record, *names: str) -> None:
+    for name in names:
+        value = getattr(record, name)
+        if isinstance(value, str):
+            object.__setattr__(record, name, clean_text(value))
+        elif isinstance(value, tuple):
+            object.__setattr__(record, name, tuple(clean_text(v) if isinstance(v, str) else v for v in value))
 
 
 def parse_pr_number(title: str) -> int | None:
@@ -38,6 +55,9 @@ class FileChange:
     # GitHub omits the patch of binary files and of very large diffs.
     patch: str | None = None
     previous_path: str | None = None
+
+    def __post_init__(self):
+        _clean_fields(self, "path", "status", "patch", "previous_path")
 
     def as_dict(self) -> dict:
         return {
@@ -63,6 +83,9 @@ class CommitRecord:
     deletions: int
     files: tuple[FileChange, ...] = field(default=())
 
+    def __post_init__(self):
+        _clean_fields(self, "message", "author_name", "author_login")
+
     @property
     def title(self) -> str:
         return split_message(self.message)[0]
@@ -86,6 +109,9 @@ class IssueRecord:
     closed_at: datetime | None
     html_url: str
     is_pull_request: bool
+
+    def __post_init__(self):
+        _clean_fields(self, "title", "body", "state", "labels", "author_login")
 
 
 @dataclass(frozen=True)

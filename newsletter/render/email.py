@@ -6,6 +6,7 @@ only their own links, left as placeholders here and substituted by `personalize`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -97,8 +98,18 @@ def variant_for(report: Report, active: Iterable[str], followed: Iterable[str], 
     return Variant(chosen, language, output) if chosen else None
 
 
+# Control characters, and the bidirectional overrides that make a subject read other than it is.
+_NOT_IN_SUBJECT = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def one_line(text: str) -> str:
+    """Header text: whitespace (CR, LF, Unicode line separators) collapsed, control characters gone."""
+    return " ".join(_NOT_IN_SUBJECT.sub("", " ".join((text or "").split())).split())
+
+
 def subject_for(parts: ReportParts) -> str:
-    names = ", ".join(section.repository.display_name for section in parts.sections)
+    """Plain text, not Markdown (no escaping shows), on one line: a subject is a mail header."""
+    names = ", ".join(one_line(section.repository.display_name) for section in parts.sections)
     highlights = [
         item
         for section in parts.sections
@@ -106,7 +117,7 @@ def subject_for(parts: ReportParts) -> str:
         if item.kind == ReportItem.Kind.HIGHLIGHT and not item.hidden
     ]
     top = max(highlights, key=lambda item: (item.score, item.breaking), default=None)
-    headline = " ".join((top.title if top else "").split())
+    headline = one_line(top.title if top else "")
     if len(headline) > 90:
         headline = headline[:89].rstrip() + "…"
     subject = f"AI Infra Daily {parts.report.date.isoformat()} · {names}"

@@ -15,7 +15,7 @@ from django.conf import settings
 
 from newsletter.analysis.diffs import LINE_COMMENTS
 from newsletter.models import Commit, Report, ReportItem, ReportSection
-from newsletter.render.escape import cell, fence, inline, safe_markdown
+from newsletter.render.escape import cell, fence, phrase, safe_markdown
 
 HEADINGS = {
     "zh": {
@@ -121,9 +121,9 @@ def report_parts(report: Report, repositories: Iterable[str] | None = None) -> R
     for section in sections:
         items = [i for i in section.items.all() if i.kind == ReportItem.Kind.ISSUE and not i.hidden]
         if items:
-            issues += [f"### {inline(section.repository.display_name)}", ""]
+            issues += [f"### {phrase(section.repository.display_name)}", ""]
             issues += [
-                f"- **{inline(i.title)}** ([#{i.issue.number}]({i.issue.html_url})){words['colon']}{inline(i.details)}"
+                f"- **{phrase(i.title)}** ([#{i.issue.number}]({i.issue.html_url})){words['colon']}{phrase(i.details)}"
                 for i in items
             ]
             issues.append("")
@@ -158,7 +158,7 @@ def render_markdown(report: Report, repositories: Iterable[str] | None = None) -
     out += [f"## {words['summary']}", "", *parts.summary, "", "---", "", f"## {words['analysis']}", ""]
     for number, (section, body) in enumerate(zip(parts.sections, parts.analyses, strict=True), start=1):
         repository = section.repository
-        out += [f"### {number}. {inline(repository.display_name)} ({repository.html_url})", ""]
+        out += [f"### {number}. {phrase(repository.display_name)} ({repository.html_url})", ""]
         out += [f"*{activity_line(section, words)}*", "", *body]
     out += ["---", "", f"## {words['issues']}", "", *parts.issues, "", "---", "", f"## {words['conclusions']}", ""]
     out += parts.conclusions
@@ -209,11 +209,11 @@ def section_body(section: ReportSection, words: dict, story_commits: dict[str, C
 
 def render_highlight(item: ReportItem, commits_by_sha: dict, words: dict) -> list[str]:
     commit = item.commit
-    tag = f"[{inline(item.category)}] " if item.category else ""
+    tag = f"[{phrase(item.category)}] " if item.category else ""
     breaking = f" {words['breaking']}" if item.breaking else ""
-    out = [f"- **{tag}{inline(item.title)}** ([`{commit.short_sha}`]({commit.html_url})){breaking}"]
+    out = [f"- **{tag}{phrase(item.title)}** ([`{commit.short_sha}`]({commit.html_url})){breaking}"]
     if item.details:
-        out.append(f"  - **{words['details']}**{words['colon']}{inline(item.details)}")
+        out.append(f"  - **{words['details']}**{words['colon']}{phrase(item.details)}")
     if item.code_snippet:
         out.append(f"  - **{words['code']}**{words['colon']}")
         comment = LINE_COMMENTS.get(item.code_language, "")
@@ -221,7 +221,7 @@ def render_highlight(item: ReportItem, commits_by_sha: dict, words: dict) -> lis
         out += ["    " + line if line else "" for line in fence(code, item.code_language).split("\n")]
     if item.impact:
         risk = words["risk"].get(item.risk, item.risk)
-        out.append(f"  - {words['impact_label'].format(risk=risk)}{inline(item.impact)}")
+        out.append(f"  - {words['impact_label'].format(risk=risk)}{phrase(item.impact)}")
     if item.related:
         links = [
             f"{words['roles'].get(r['role'], r['role'])} [`{r['sha'][:7]}`]({commits_by_sha[r['sha']].html_url})"
