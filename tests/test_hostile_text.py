@@ -75,13 +75,8 @@ SHOWN = [
 ]
 
 # A renderer as permissive as a reader's: raw HTML on, GFM tables and strikethrough, and GFM-style
-# bare-URL links when linkify-it-py is installed.
-try:
-    import linkify_it  # noqa: F401
-
-    RENDERER = MarkdownIt("commonmark", {"html": True, "linkify": True}).enable(["table", "strikethrough", "linkify"])
-except ImportError:
-    RENDERER = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+# bare-URL links (linkify-it-py).
+RENDERER = MarkdownIt("commonmark", {"html": True, "linkify": True}).enable(["table", "strikethrough", "linkify"])
 HEADINGS = ["Past issues", "Summary", "Analysis", "Issue highlights", "Conclusions"]
 
 

@@ -151,3 +151,10 @@ def test_a_change_its_revert_and_its_redo_are_told_once(collected):
         assert part.count(commit.html_url) == 1
     assert "- **Same story**: original change [`1111111`]" in part and "redo [`3333333`]" in part
     assert "**[Revert] [Core] Enable cross-layer KV blocks**" in part
+
+
+def test_an_inbox_preview_or_meta_description_is_what_a_reader_sees():
+    from newsletter.render.html import markdown_to_text
+
+    markdown = "- **vLLM**: fix \\_x\\_ in &lt;b> ([`abc1234`](https://github.com/o/n/commit/abc))\n- next"
+    assert markdown_to_text(markdown) == "vLLM: fix _x_ in <b> (abc1234) next"

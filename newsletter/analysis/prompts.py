@@ -24,6 +24,7 @@ from newsletter.analysis.diffs import NOT_SHIPPED, file_role
 from newsletter.analysis.draft import ItemDraft, RepoDay, SectionDraft
 from newsletter.analysis.messages import shorten
 from newsletter.analysis.triage import Verdict
+from newsletter.render.escape import fence
 
 PROMPT_VERSION = "v1"
 PER_FILE_BUDGET = 4000
@@ -72,7 +73,8 @@ def diff_budget(files: list[dict]) -> tuple[list[str], list[str]]:
         spent += len(shown)
         cut = "" if shown == patch else f"\n[... cut after {len(shown)} of {len(patch)} characters]"
         manifest.append(line + (": diff below" if not cut else ": diff below, cut to the budget"))
-        diffs.append(f"### {change['path']}\n```diff\n{shown}\n```{cut}")
+        # A fence longer than any backtick run in the diff: a "```" line in a patch cannot end it.
+        diffs.append(f"### {change['path']}\n{fence(shown, 'diff')}{cut}")
     return manifest, diffs
 
 

@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from mjml import mjml2html
 
 from newsletter.models import Report, ReportItem
-from newsletter.render.html import markdown_to_html
+from newsletter.render.html import markdown_to_html, markdown_to_text
 from newsletter.render.markdown import ReportParts, render_markdown, report_parts, report_url
 from newsletter.render.strip import strip
 
@@ -141,7 +141,7 @@ def render_email(report: Report, variant: Variant) -> RenderedEmail:
     context = {
         "html_lang": "zh-CN" if report.language == "zh" else "en",
         "subject": subject,
-        "preview": " ".join(line.lstrip("- ") for line in parts.summary)[:140],
+        "preview": markdown_to_text("\n".join(parts.summary))[:140],
         "title": parts.title,
         "words": parts.words,
         "labels": labels,

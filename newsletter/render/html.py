@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from html import escape
+from html import escape, unescape
 
 import nh3
 from django.template.loader import render_to_string
@@ -62,6 +62,13 @@ def markdown_to_html(text: str, *, highlighted: bool = False) -> str:
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer",
     )
+
+
+def markdown_to_text(text: str) -> str:
+    """Markdown as one line of plain text (an inbox preview, a meta description): what a reader
+    sees of it, without its syntax, escapes or entities."""
+    shown = unescape(nh3.clean(_markdown.render(text), tags=set()))
+    return " ".join(shown.split())
 
 
 def export_html(report: Report, repositories: Iterable[str] | None = None) -> str:

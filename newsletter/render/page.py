@@ -6,13 +6,11 @@ view then costs a constant handful of queries, however many issues the archive h
 
 from __future__ import annotations
 
-import re
-
 from django.core.cache import cache
 from django.utils.text import slugify
 
 from newsletter.models import Report
-from newsletter.render.html import markdown_to_html
+from newsletter.render.html import markdown_to_html, markdown_to_text
 from newsletter.render.markdown import activity_line, report_parts
 from newsletter.render.strip import strip
 
@@ -53,16 +51,10 @@ def _render(report: Report) -> dict:
         "title": parts.title,
         "words": parts.words,
         "summary": markdown_to_html("\n".join(parts.summary)),
-        "description": _plain(" ".join(summary_lines))[:200],
+        "description": markdown_to_text("\n".join(summary_lines))[:200],
         "sections": sections,
         "issues": markdown_to_html("\n".join(parts.issues)),
         "conclusions": markdown_to_html("\n".join(parts.conclusions)),
         "past": markdown_to_html("\n".join(parts.past)),
         "repositories": [s["full_name"] for s in sections],
     }
-
-
-def _plain(markdown: str) -> str:
-    """One line of Markdown as plain text, for meta descriptions."""
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", markdown)
-    return re.sub(r"[*`\\]", "", text).strip()
