@@ -1,84 +1,25 @@
-"""Build a day's report: collected rows -> triage -> an analyzer -> checked draft -> Report rows."""
+"""Build a day's report: gathered rows -> an analyzer -> the checked draft -> stored Report rows."""
 
 from __future__ import annotations
 
 import logging
-import re
-from collections import Counter
-from datetime import date, timedelta
-from functools import cache
-from string import Formatter
+from datetime import date
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
-from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
 
 from newsletter.analysis.diffs import is_verbatim, patch_for
-from newsletter.analysis.draft import DayInput, ItemDraft, RepoDay, ReportDraft, Statement
+from newsletter.analysis.draft import DayInput, ItemDraft, ReportDraft, Statement
 from newsletter.analysis.heuristic import HeuristicAnalyzer
-from newsletter.analysis.triage import triage
-from newsletter.analysis.wording import TEXT
-from newsletter.days import day_window, report_zone
-from newsletter.models import Commit, Issue, Report, ReportItem, ReportSection, Repository
-from newsletter.render.escape import inline, phrase
+from newsletter.gather import day_input
+from newsletter.models import Report
+from newsletter.store import store_draft
 
 logger = logging.getLogger(__name__)
-TREND_DAYS = 7
 
 
 class BuildError(Exception):
     """The report cannot be built as asked; the message says why, in one line."""
-
-
-def day_input(day: date, language: str, repositories: list[Repository] | None = None) -> DayInput:
-    since, until = day_window(day)
-    repos = []
-    for repository in repositories or Repository.objects.enabled():
-        commits = list(Commit.objects.on_day(day).filter(repository=repository).order_by("committed_at", "sha"))
-        new_issues = list(
-            Issue.objects.filter(
-                repository=repository, is_pull_request=False, created_at__gte=since, created_at__lt=until
-            ).order_by("number")
-        )
-        prs = Issue.objects.filter(repository=repository, is_pull_request=True).filter(
-            Q(created_at__gte=since, created_at__lt=until) | Q(closed_at__gte=since, closed_at__lt=until)
-        )
-        stats = {
-            "trend": commit_trend(repository, day),
-            "commits": len(commits),
-            "additions": sum(c.additions for c in commits),
-            "deletions": sum(c.deletions for c in commits),
-            "authors": len({c.author_login or c.author_name for c in commits}),
-            "issues_opened": len(new_issues),
-            "pull_requests": prs.count(),
-        }
-        repos.append(
-            RepoDay(
-                repository=repository,
-                commits=commits,
-                new_issues=new_issues,
-                triage=triage(commits, settings.HIGHLIGHTS_PER_REPO),
-                stats=stats,
-            )
-        )
-    return DayInput(day=day, language=language, repos=repos)
-
-
-def commit_trend(repository: Repository, day: date, days: int = TREND_DAYS) -> list[dict]:
-    """Commits per day over the `days` days ending with `day` (in REPORT_TIME_ZONE), oldest first."""
-    since, _ = day_window(day - timedelta(days=days - 1))
-    _, until = day_window(day)
-    zone = report_zone()
-    counts = Counter(
-        moment.astimezone(zone).date()
-        for moment in Commit.objects.filter(
-            repository=repository, committed_at__gte=since, committed_at__lt=until
-        ).values_list("committed_at", flat=True)
-    )
-    dates = [day - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
-    return [{"day": d.isoformat(), "commits": counts.get(d, 0)} for d in dates]
 
 
 def make_analyzer(name: str):
@@ -158,144 +99,3 @@ def _cited(statements: list[Statement], data: DayInput, warnings: list[str], whe
         else:
             warnings.append(f"{where}: dropped a sentence that cites no known commit or issue")
     return kept
-
-
-def citation_links(cites: list[str], data: DayInput, language: str) -> str:
-    links = []
-    for cite in cites:
-        if "#" in cite:
-            full_name, number = cite.split("#")
-            repo = next(r for r in data.repos if r.repository.full_name == full_name)
-            issue = next(i for i in repo.new_issues if i.number == int(number))
-            links.append(f"[#{number}]({issue.html_url})")
-        else:
-            _, commit = data.find_commit(cite)
-            links.append(f"[`{commit.short_sha}`]({commit.html_url})")
-    if language == "zh":
-        return "（" + "、".join(links) + "）"
-    return " (" + ", ".join(links) + ")"
-
-
-@cache
-def _emphatic_sentences(language: str) -> list[tuple[re.Pattern, str]]:
-    """The heuristic's sentence shapes that carry emphasis ("**vLLM**: …"), each as (pattern, template)."""
-    shapes = []
-    for template in TEXT[language].values():
-        if "**" not in template:
-            continue
-        pattern, fields = "", set()
-        for literal, field, _, _ in Formatter().parse(template):
-            pattern += re.escape(literal)
-            if field is not None:
-                pattern += f"(?P={field})" if field in fields else f"(?P<{field}>.+?)"
-                fields.add(field)
-        shapes.append((re.compile(pattern, re.S), template))
-    return shapes
-
-
-def statement_markdown(text: str, data: DayInput) -> str:
-    """A summary or conclusion sentence as Markdown, without its full stop.
-
-    Written in one of our own emphatic shapes about a repository of the day, it keeps that shape's
-    emphasis and only the values filled in (titles, names) are escaped; any other sentence, the
-    model's included, is escaped whole and so shows no emphasis of its own.
-    """
-    text = (text or "").strip()
-    names = {repo.repository.display_name for repo in data.repos}
-    for pattern, template in _emphatic_sentences(data.language):
-        match = pattern.fullmatch(text)
-        if match and match.groupdict().get("name") in names:
-            values = {key: phrase(value) for key, value in match.groupdict().items()}  # none opens the line
-            return template.rstrip("。.").format(**values)
-    # The full stop goes before escaping: stripped after, it could leave a dangling backslash.
-    return inline(text.rstrip("。."))
-
-
-def statement_lines(statements: list[Statement], data: DayInput, marker: str) -> str:
-    lines = []
-    for number, statement in enumerate(statements, start=1):
-        prefix = f"{number}." if marker == "1." else marker
-        text = statement_markdown(statement.text, data)
-        end = "。" if data.language == "zh" else "."
-        lines.append(f"{prefix} {text}{citation_links(statement.cites, data, data.language)}{end}")
-    return "\n".join(lines)
-
-
-def store_draft(draft: ReportDraft, data: DayInput) -> Report:
-    usage = draft.usage
-    report = Report.objects.create(
-        date=data.day,
-        language=data.language,
-        summary=statement_lines(draft.summary, data, "-"),
-        conclusions=statement_lines(draft.conclusions, data, "1."),
-        analyzer=draft.analyzer,
-        model_ids=draft.model_ids,
-        prompt_version=draft.prompt_version,
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cache_read_tokens=usage.cache_read_tokens,
-        cache_write_tokens=usage.cache_write_tokens,
-        llm_calls=usage.calls,
-        cost_usd=round(usage.cost_usd, 6),
-        warnings=draft.warnings,
-        built_at=timezone.now(),
-    )
-    for order, (section, repo) in enumerate(zip(draft.sections, data.repos, strict=True)):
-        row = ReportSection.objects.create(
-            report=report,
-            repository=repo.repository,
-            order=order,
-            assessment=inline(section.assessment),
-            stats=section.stats,
-        )
-        items = [
-            ReportItem(
-                report=report,
-                section=row,
-                kind=ReportItem.Kind.HIGHLIGHT,
-                commit=repo.commit(item.sha),
-                related=item.related,
-                category=item.category,
-                title=item.title,
-                details=item.details,
-                code_snippet=item.code.code if item.code else "",
-                code_path=item.code.path if item.code else "",
-                code_language=item.code.language if item.code else "",
-                impact=item.impact,
-                risk=item.risk,
-                breaking=item.breaking,
-                score=item.score,
-                order=order,
-                source=item.source,
-            )
-            for order, item in enumerate(section.highlights)
-        ]
-        verdicts = repo.triage.verdicts
-        items += [
-            ReportItem(
-                report=report,
-                section=row,
-                kind=ReportItem.Kind.LISTED,
-                commit=repo.commit(sha),
-                category=verdicts[sha].category,
-                title=repo.commit(sha).title,
-                score=verdicts[sha].score,
-                order=order,
-            )
-            for order, sha in enumerate(section.listed)
-        ]
-        issues = {i.number: i for i in repo.new_issues}
-        items += [
-            ReportItem(
-                report=report,
-                section=row,
-                kind=ReportItem.Kind.ISSUE,
-                issue=issues[issue.number],
-                title=issue.title,
-                details=issue.why,
-                order=order,
-            )
-            for order, issue in enumerate(section.issues)
-        ]
-        bulk_create_with_history(items, ReportItem)  # the first version of each item is history too
-    return report

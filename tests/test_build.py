@@ -7,7 +7,8 @@ import pytest
 from newsletter.analysis.diffs import Snippet
 from newsletter.analysis.draft import Statement
 from newsletter.analysis.heuristic import HeuristicAnalyzer
-from newsletter.build import BuildError, build_report, check_draft, day_input, make_analyzer
+from newsletter.build import BuildError, build_report, check_draft, make_analyzer
+from newsletter.gather import day_input
 from newsletter.models import Commit, Report, ReportItem
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ import pytest
 
 from newsletter.analysis.diffs import is_verbatim, language_for, patch_for
 from newsletter.analysis.heuristic import HeuristicAnalyzer
-from newsletter.build import day_input
+from newsletter.gather import day_input
 
 pytestmark = pytest.mark.django_db
 

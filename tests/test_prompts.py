@@ -6,7 +6,7 @@ import pytest
 
 from newsletter.analysis import prompts
 from newsletter.analysis.heuristic import HeuristicAnalyzer
-from newsletter.build import day_input
+from newsletter.gather import day_input
 
 pytestmark = pytest.mark.django_db
 
