@@ -70,9 +70,11 @@ def check_draft(draft: ReportDraft, data: DayInput) -> None:
                 )
                 continue
             item.related = [r for r in item.related if r["sha"] in known and r["sha"] != item.sha]
-            if item.code and not is_verbatim(item.code.code, patch_for(repo.commit(item.sha).files, item.code.path)):
+            files = repo.commit(item.sha).files
+            verbatim = [s for s in item.snippets if is_verbatim(s.code, patch_for(files, s.path))]
+            for _ in range(len(item.snippets) - len(verbatim)):
                 draft.warnings.append(f"{item.sha[:7]}: dropped a code snippet that is not verbatim in its diff")
-                item.code = None
+            item.snippets = verbatim
             seen.add(item.sha)
             seen.update(r["sha"] for r in item.related)
             kept.append(item)

@@ -62,13 +62,14 @@ def test_check_draft_drops_what_cannot_be_true(collected):
     draft = HeuristicAnalyzer().analyze(data)
     vllm = draft.sections[2]
     first = vllm.highlights[0]
-    first.code = Snippet(first.code.path if first.code else "vllm/x.py", "python", "made_up_call()")
+    real = list(first.snippets)
+    first.snippets = [*real, Snippet(real[0].path if real else "vllm/x.py", "python", "made_up_call()")]
     ghost = HeuristicAnalyzer().item(data.repos[2], vllm.highlights[1].sha, "en")
     ghost.sha = "0" * 40
     vllm.highlights.append(ghost)
     draft.summary.append(Statement("Cites nothing real.", ["f" * 40]))
     check_draft(draft, data)
-    assert first.code is None
+    assert first.snippets == real  # the made-up one is gone, the verbatim ones stay
     assert all(item.sha != "0" * 40 for item in vllm.highlights)
     assert "Cites nothing real." not in [s.text for s in draft.summary]
     assert any("not verbatim" in w for w in draft.warnings)

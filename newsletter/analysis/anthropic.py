@@ -277,6 +277,8 @@ class AnthropicAnalyzer:
             return None
         story = repo.triage.story_of(sha)
         code = answer.code
+        lines = textwrap.dedent(code.snippet).strip("\n") if code else ""
+        snippets = [Snippet(code.path, code.language.lower(), lines)] if code else []
         return ItemDraft(
             sha=sha,
             category=answer.category,
@@ -285,7 +287,7 @@ class AnthropicAnalyzer:
             impact=answer.impact,
             risk=answer.risk,
             breaking=answer.breaking,
-            code=Snippet(code.path, code.language.lower(), textwrap.dedent(code.snippet).strip("\n")) if code else None,
+            snippets=snippets,
             score=repo.triage.verdicts[sha].score,
             related=[{"sha": s, "role": role} for s, role in (story.members if story else []) if s != sha],
             source="anthropic",

@@ -161,6 +161,7 @@ class Snippet:
     path: str
     language: str
     code: str
+    note: str = ""  # one line on what these lines show
 
 
 def _score_block(block: list[str]) -> float:

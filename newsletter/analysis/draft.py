@@ -10,6 +10,29 @@ from newsletter.analysis.triage import Triage
 from newsletter.models import Commit, Issue, Repository
 
 
+@dataclass(frozen=True)
+class PullRequest:
+    """The pull request a commit was merged from, joined to it by number."""
+
+    number: int
+    title: str
+    body: str
+    labels: tuple[str, ...]
+    linked_issues: tuple[int, ...]  # "Fixes #N", "Closes #N", ... in the body
+    html_url: str
+
+
+@dataclass(frozen=True)
+class PastHighlight:
+    """A commit highlighted in an earlier issue of the same repository (the last 7 days)."""
+
+    day: date
+    sha: str
+    title: str
+    category: str
+    url: str  # the archive page of the issue that told it
+
+
 @dataclass
 class RepoDay:
     repository: Repository
@@ -17,9 +40,17 @@ class RepoDay:
     new_issues: list[Issue]  # issues (not pull requests) opened during the day
     triage: Triage
     stats: dict
+    pull_requests: dict[int, PullRequest] = field(default_factory=dict)  # by number
+    history: list[PastHighlight] = field(default_factory=list)  # newest first
+    # Commits of earlier days that a story of this day refers to (the change a revert undoes).
+    earlier_commits: list[Commit] = field(default_factory=list)
 
     def commit(self, sha: str) -> Commit:
         return next(c for c in self.commits if c.sha == sha)
+
+    def pull_request(self, sha: str) -> PullRequest | None:
+        number = self.commit(sha).pr_number
+        return self.pull_requests.get(number) if number else None
 
 
 @dataclass
@@ -36,19 +67,28 @@ class DayInput:
         return None
 
 
+VERDICTS = ("positive", "watch", "risk")  # 正面 / 需关注 / 风险
+TOPICS = ("hardware", "model", "kernel", "quantization", "speculative", "distributed", "scheduling", "api")
+
+
 @dataclass
 class ItemDraft:
     sha: str
     category: str
-    title: str
-    details: str
-    impact: str
+    title: str  # the headline, in the report's language
+    details: str  # 变更详情: the mechanism
+    impact: str  # 影响: who is affected, on which hardware or models, what to do on upgrade
     risk: str  # low, medium, high
     breaking: bool
-    code: Snippet | None
+    snippets: list[Snippet]  # 0-3 verbatim excerpts of the diff, each with a note
     score: int
     related: list[dict] = field(default_factory=list)  # [{"sha", "role"}]
     source: str = "heuristic"
+    verdict: str = ""  # one of VERDICTS, or "" when nothing can be said
+    verdict_reason: str = ""
+    breaking_surface: str = ""  # which public surface changed, when breaking
+    topics: list[str] = field(default_factory=list)  # of TOPICS
+    selection_reason: str = ""  # why this commit was picked, for the editor
 
 
 @dataclass
@@ -56,6 +96,7 @@ class IssueDraft:
     number: int
     title: str
     why: str
+    fixed_by: str = ""  # the SHA of a commit of the day that fixes it
 
 
 @dataclass
@@ -74,6 +115,7 @@ class Statement:
 
     text: str
     cites: list[str]
+    lead: str = ""  # a few words shown in bold before the sentence (a theme), or ""
 
 
 @dataclass

@@ -87,7 +87,7 @@ class HeuristicAnalyzer:
             impact=impact,
             risk=risk,
             breaking=verdict.breaking or verdict.category == "Revert",
-            code=telling_snippet(commit.files),
+            snippets=[snippet] if (snippet := telling_snippet(commit.files)) else [],
             score=verdict.score,
             related=related,
         )
