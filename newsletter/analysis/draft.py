@@ -143,6 +143,7 @@ class ReportDraft:
     summary: list[Statement]
     conclusions: list[Statement]
     warnings: list[str] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)  # sentences dropped by check: name -> count
     usage: Usage = field(default_factory=Usage)
     model_ids: dict = field(default_factory=dict)
     prompt_version: str = ""
