@@ -34,6 +34,7 @@ bench: install
 	$(PY) benchmarks/collect.py
 	$(PY) benchmarks/analysis.py
 	$(PY) benchmarks/archive.py
+	$(PY) benchmarks/quality.py
 
 ## Needs PostgreSQL; drops and recreates BENCH_DATABASE_URL's database.
 bench-dispatch: install
