@@ -39,6 +39,9 @@ FULL_NAME = "evil-org/hostile"
 SITE = "https://daily.example.com"
 SHA = "ab" * 20
 SHA_TABLE = "cd" * 20
+# Two more CI commits: a day of three commits or fewer has every one analyzed, and the hostile CI
+# title is meant for the day's table.
+SHAS_QUIET = ("ef" * 20, "01" * 20)
 BACKTICK_TRICK = "``[x](https://evil.example)` `"  # CommonMark: the link is text, "` `" the code span
 HOSTILE = (
     f"{BACKTICK_TRICK} <img src=x onerror=alert(1)> <script>alert(2)</script> [a](javascript:alert(3)) "
@@ -145,7 +148,11 @@ def hostile_repository(tmp_path):
     directory = write_repo(
         tmp_path,
         FULL_NAME,
-        [(SHA, when, MESSAGE), (SHA_TABLE, when.replace(hour=3), f"[CI] {HOSTILE}\r\n\r\nbody\x00")],
+        [
+            (SHA, when, MESSAGE),
+            (SHA_TABLE, when.replace(hour=3), f"[CI] {HOSTILE}\r\n\r\nbody\x00"),
+            *((sha, when.replace(hour=4 + n), f"[CI] Pin runner {n}") for n, sha in enumerate(SHAS_QUIET)),
+        ],
         issues=[
             {
                 "url": f"https://api.github.com/repos/{FULL_NAME}/issues/7",
@@ -164,7 +171,12 @@ def hostile_repository(tmp_path):
             }
         ],
     )
-    for sha, path, patch in ((SHA, "src/hostile/engine.py", PATCH), (SHA_TABLE, ".github/workflows/ci.yml", "+x")):
+    quiet = [(sha, ".github/workflows/ci.yml", "+x") for sha in SHAS_QUIET]
+    for sha, path, patch in (
+        (SHA, "src/hostile/engine.py", PATCH),
+        (SHA_TABLE, ".github/workflows/ci.yml", "+x"),
+        *quiet,
+    ):
         detail_file = directory / "commits" / f"{sha}.json"
         detail = json.loads(detail_file.read_text())
         detail["files"] = [{"filename": path, "status": "modified", "additions": 5, "deletions": 0, "patch": patch}]
@@ -241,7 +253,7 @@ def test_hostile_text_is_only_text_in_every_output(
     items = ReportItem.objects.filter(report=report)
     highlight = items.get(kind=ReportItem.Kind.HIGHLIGHT)
     assert HOSTILE in highlight.title and "<script>" in highlight.code_snippet  # the hostile text is in there
-    assert items.filter(kind=ReportItem.Kind.LISTED).count() == 1 and items.filter(kind=ReportItem.Kind.ISSUE).exists()
+    assert items.filter(kind=ReportItem.Kind.LISTED).count() == 3 and items.filter(kind=ReportItem.Kind.ISSUE).exists()
     if analyzer == "anthropic":  # the model's hostile answers made it into the report
         assert highlight.title == highlight.details == highlight.impact == MODEL_TEXT
         assert report.summary.count("The model repeats it") == report.conclusions.count("The model repeats it") == 2

@@ -1,7 +1,8 @@
-"""Reading unified-diff patches: languages, file roles, removed public symbols, telling hunks.
+"""Reading unified-diff patches: languages, file roles, hunks, removed public symbols, telling hunks.
 
 Everything here is deterministic and works on the per-file dicts stored on Commit.files
-({path, status, additions, deletions, patch, previous_path}).
+({path, status, additions, deletions, patch, previous_path}). What a change means for users
+(breaking surfaces, signals) is read from these pieces in surfaces.py and signals.py.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ BENCH_PATH = re.compile(r"(^|/)(benchmarks?|bench)(/|$)")
 TOOLING_PATH = re.compile(
     r"(^|/)(tools|scripts|hack)(/|$)|(^|/)(setup\.py|setup\.cfg|pyproject\.toml|MANIFEST\.in|\.gitignore)$"
 )
+# Model implementations and their configs/processors: classes and helpers there are internal to
+# one model, so removing or renaming them breaks nobody outside it.
+MODEL_PATH = re.compile(r"(^|/)models?/|(^|/)transformers_utils/(configs|processors)/|(^|/)multimodal/processors/")
 
 # Definitions of public symbols as they appear in a diff line. Python functions and classes count
 # only at module level (an indented def is a method or a local helper); C++/Rust types anywhere.
@@ -84,6 +88,10 @@ def file_role(path: str) -> str:
     return "other"
 
 
+def is_model_path(path: str) -> bool:
+    return bool(MODEL_PATH.search(path))
+
+
 def patch_lines(patch: str | None) -> list[tuple[str, str]]:
     """(+, -, or space; text) for every line of a patch, hunk headers left out."""
     lines = []
@@ -95,6 +103,29 @@ def patch_lines(patch: str | None) -> list[tuple[str, str]]:
         elif raw == "":
             lines.append((" ", ""))
     return lines
+
+
+@dataclass(frozen=True)
+class Hunk:
+    header: str  # what git shows after the second @@: the enclosing class, def or block opener
+    lines: list[tuple[str, str]]  # (+, -, or space; text)
+
+    def side(self, sign: str) -> list[str]:
+        """The hunk as it reads before (sign "-") or after (sign "+") the change."""
+        return [text for mark, text in self.lines if mark in (" ", sign)]
+
+
+def hunks(patch: str | None) -> list[Hunk]:
+    found: list[Hunk] = []
+    for raw in (patch or "").split("\n"):
+        if raw.startswith("@@"):
+            found.append(Hunk(raw.split("@@", 2)[-1].strip() if raw.count("@@") >= 2 else "", []))
+        elif found and not raw.startswith("\\ No newline"):
+            if raw[:1] in ("+", "-", " "):
+                found[-1].lines.append((raw[0], raw[1:]))
+            elif raw == "":
+                found[-1].lines.append((" ", ""))
+    return found
 
 
 def _definitions(lines: list[tuple[str, str]], sign: str) -> set[str]:
@@ -122,17 +153,26 @@ class SymbolChanges:
 
 
 def symbol_changes(files: list[dict]) -> SymbolChanges:
-    """Public symbols a commit removes or renames in non-test source files: signals that callers break."""
+    """Public symbols a commit adds, removes or renames in shipped source files.
+
+    Removals and renames count only outside model directories and kernel sources: a model's own
+    classes or a kernel's helpers have no callers outside them. Whether a removal breaks users is
+    decided in surfaces.py (exported, documented, CLI, environment, config, HTTP); this is the raw
+    material.
+    """
     removed_by_file: dict[str, set[str]] = {}
     added_by_file: dict[str, set[str]] = {}
+    everything_removed: set[str] = set()
     for change in files:
         if file_role(change["path"]) in NOT_SHIPPED:
             continue
         lines = patch_lines(change.get("patch"))
-        removed_by_file[change["path"]] = {s for s in _definitions(lines, "-") if not s.startswith("_")}
+        internal = is_model_path(change["path"]) or file_role(change["path"]) == "kernel"
+        gone = {s for s in _definitions(lines, "-") if not s.startswith("_")}
+        everything_removed |= gone
+        removed_by_file[change["path"]] = set() if internal else gone
         added_by_file[change["path"]] = _definitions(lines, "+")
     everything_added = set().union(*added_by_file.values()) if added_by_file else set()
-    everything_removed = set().union(*removed_by_file.values()) if removed_by_file else set()
     removed, renamed, added = [], [], set()
     for path, gone in removed_by_file.items():
         gone = gone - everything_added  # moved to another file is not removed

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from newsletter.analysis.diffs import Snippet
+from newsletter.analysis.references import linked_issues
 from newsletter.analysis.triage import Triage
 from newsletter.models import Commit, Issue, Repository
 
@@ -51,6 +52,17 @@ class RepoDay:
     def pull_request(self, sha: str) -> PullRequest | None:
         number = self.commit(sha).pr_number
         return self.pull_requests.get(number) if number else None
+
+    def fixing_commit(self, issue_number: int) -> str | None:
+        """The SHA of the day's first commit that fixes an issue: its pull request links the issue
+        ("Fixes #N", "Closes ...", "Resolves <issue URL>") or its message says so; None otherwise."""
+        for commit in self.commits:
+            pull_request = self.pull_request(commit.sha)
+            linked = set(pull_request.linked_issues) if pull_request else set()
+            linked.update(linked_issues(commit.message, self.repository.full_name))
+            if issue_number in linked:
+                return commit.sha
+        return None
 
 
 @dataclass

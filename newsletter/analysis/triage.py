@@ -1,22 +1,39 @@
 """Rank a repository's commits of a day by significance, before any model sees them.
 
-Deterministic: the score comes from the repositories' own title conventions ([Bugfix], feat:, …),
-the paths touched and the diff (removed or renamed public symbols). Reverts, [Critical], security
-and breaking changes never rank low; bot commits, auto-syncs, CI/test/docs-only and typo fixes
-never rank high. A change, its revert and its redo in the same day form one story, told once.
-Every commit ends up exactly once: in a highlighted story, or in the day's table.
+This is where commits are ranked. Deterministic and pure (no database: gather.py hands in the
+day's commits, earlier commits that stories may refer to, and pull requests). For each commit:
+
+1. a category from the repositories' own title conventions ([Bugfix], feat:, …) and the paths;
+2. the named rules of signals.py (new model, new kernel or backend, hardware enablement,
+   correctness fix, changed default, new option, performance claim with numbers; demotions for
+   bots, syncs, typos, tests/CI/docs-only, tooling, message-only edits and pure renames);
+3. breaking only when a public surface changed (surfaces.py), with the surface named;
+4. stories (stories.py): a change, its revert and its redo, on this day or earlier ones, told
+   once under the newest commit of the day.
+
+Then the selection: reverts and redos, [Critical], security and breaking changes form the floor
+and never rank low; a repository with three commits or fewer has all of them analyzed; the rest
+fill up to `limit` (HIGHLIGHTS_PER_REPO) by score. Every commit of the day ends up exactly once:
+highlighted, inside a highlighted story, or in the day's table (`listed`).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, tzinfo
 from typing import Protocol
 
 from newsletter.analysis.diffs import SymbolChanges, file_role, symbol_changes
+from newsletter.analysis.references import Reference, reference_of
+from newsletter.analysis.signals import FLOORS, Facts, fire
+from newsletter.analysis.stories import Story, link_stories
+from newsletter.analysis.surfaces import surface_changes
+from newsletter.analysis.topics import topics_for
+
+__all__ = ["CATEGORIES", "Story", "Triage", "Verdict", "judge", "parse_title", "triage"]
 
 
 class CommitLike(Protocol):
@@ -31,6 +48,11 @@ class CommitLike(Protocol):
     committed_at: datetime
 
 
+class PullRequestLike(Protocol):
+    body: str
+    labels: tuple[str, ...]
+
+
 # Report categories, most telling first: when a title carries several tags, the first wins.
 CATEGORIES = [
     "Revert", "Critical", "Security", "Breaking", "Deprecation", "Perf", "Bugfix", "Model", "Kernel",
@@ -41,9 +63,10 @@ BASE_SCORE = {
     "Kernel": 40, "Model": 38, "Core": 38, "Feature": 35, "Bugfix": 33, "Hardware": 28, "Refactor": 22,
     "Misc": 12, "Docs": 6, "CI": 6, "Test": 6,
 }  # fmt: skip
-NEVER_LOW = 60  # the floor of reverts, criticals, security and breaking changes
+NEVER_LOW = 60  # the floor of reverts, redos, criticals, security and breaking changes
 NOISE_CAP = 15  # the ceiling of noise
 HIGHLIGHT_MIN = 20  # below this a commit goes to the table even if there is room
+ANALYZE_ALL_UP_TO = 3  # a repository-day with this many commits or fewer has every one analyzed
 
 TAGS = {
     "revert": "Revert", "critical": "Critical", "security": "Security", "cve": "Security",
@@ -68,35 +91,27 @@ TAGS = {
 # "word:" / "word(scope)!:" prefixes, alone or after the bracket tags.
 _PREFIX = re.compile(r"^([a-z][a-z /-]*?)(\([^)]*\))?(!)?\s*:\s+", re.I)
 _BRACKETS = re.compile(r"^\s*\[([^\]]{1,40})\]\s*:?\s*")
-_REVERT = re.compile(r'^revert\s+"(?P<title>.+)"', re.I)
-_REDO = re.compile(r"^(reapply|re-apply|reland|re-land|redo|re-do|restore)\b[\s:\"]*(?P<rest>.*)$", re.I)
-_REVERTS_SHA = re.compile(r"This reverts commit ([0-9a-f]{7,40})", re.I)
-_PR_REF = re.compile(r"#(\d+)")
 _PR_SUFFIX = re.compile(r"\s*\(#\d+\)\s*$")
-
-_BOT = re.compile(r"(\[bot\]$|^dependabot|^github-actions|^renovate|^pre-commit-ci|^mergify|-bot$)", re.I)
-_SYNC = re.compile(
-    r"\bauto[- ]?sync\b|\bsync(ing)? (from|with|to) (upstream|internal|main)\b|^bump\b|\bbump (the )?version\b"
-    r"|\bupdate (the )?(ci|docker) (image|tags?)\b|docker[- ]tags|\bci image\b|^update codeowners|codeowners",
-    re.I,
-)
-_TYPO = re.compile(r"\btypos?\b|\b(fix|fixes|fixing|correct)( the)? (grammar|spelling|wording)\b|\bmisspell", re.I)
-_TOOLING = re.compile(r"\b(ruff|mypy|flake8|pylint|lint|linter|pre-commit|isort|clang-format|yapf|codespell)\b", re.I)
-_SECURITY = re.compile(r"\b(security|vulnerab\w*|cve-\d{4}-\d+|exploit|rce|injection|sanitiz\w*)\b", re.I)
-_PERF_CLAIM = re.compile(r"\d+(\.\d+)?\s*%|\d+(\.\d+)?x\b|\bspeed ?up\b|\bfaster\b", re.I)
 
 _VERBS = [
     (re.compile(r"^(fix|fixes|fixed|bugfix|resolve|correct|handle|guard)\b", re.I), "Bugfix"),
     (re.compile(r"^(optimi[sz]e|speed up|accelerate|tune|reduce (latency|overhead|memory))\b", re.I), "Perf"),
     (re.compile(r"^(remove|delete|drop|deprecate)\b", re.I), "Refactor"),
-    (re.compile(r"^(refactor|clean ?up|simplify|consolidate|make .* (modular|cleaner)|rename|move)\b", re.I),
+    (re.compile(r"^(refactor|clean ?up|simplify|consolidate|make .* (modular|cleaner)|rename|move|extract)\b", re.I),
      "Refactor"),
-    (re.compile(r"^(adds?|added|supports?|enables?|introduces?|implements?|allows?|integrat\w*)\b", re.I), "Feature"),
+    (re.compile(r"^(adds?|added|supports?|enables?|introduces?|implements?|allows?|integrat\w*|make .*\bwork)\b", re.I),
+     "Feature"),
     (re.compile(r"^(update|improve|use|pass|relax|make)\b", re.I), "Misc"),
 ]  # fmt: skip
 _MODEL_WORDS = re.compile(
     r"\b(model|models|llm|vl|vlm|asr|ocr|tts|qwen\w*|llama\w*|deepseek\w*|glm\w*|kimi\w*)\b", re.I
 )
+# A scope tag ([ModelRunner V2], [Multimodal]) says where, not what: a cleanup there is a refactor.
+_CLEANUP = re.compile(r"\b(clean ?up|cleanups|simplif\w+|refactor\w*|tidy|consolidat\w+|reorganiz\w+)\b", re.I)
+_SCOPES = ("Core", "Model", "Kernel", "Hardware", "Feature", "Misc")
+_FIXES = re.compile(r"\b(fix|fixes|fixed|fixing|bugfix|hotfix)\b", re.I)
+_CORE_PATH = re.compile(r"(^|/)(core|sched\w*|engine|managers|model_runner|worker)(/|_|\.)")
+_API_PATH = re.compile(r"(^|/)(entrypoints|openai|server_args|api)(/|\.|_)")
 
 
 @dataclass(frozen=True)
@@ -142,182 +157,218 @@ class Verdict:
     sha: str
     category: str
     score: int
-    breaking: bool
+    breaking: bool  # a public surface changed (see `surface`), or the commit says it breaks
     noise: bool
-    reasons: tuple[str, ...]
+    reasons: tuple[str, ...]  # every consideration, in English, for prompts and the editor
     roles: tuple[str, ...]  # the distinct roles of the files touched (kernel, source, test, …)
     symbols: SymbolChanges
-    reverts_pr: int | None = None  # the PR a revert undoes, when the title names it
-    reverts_title: str = ""
-
-
-@dataclass
-class Story:
-    lead: str  # the SHA the story is told under
-    members: list[tuple[str, str]]  # (sha, role) in time order; role: change, revert, redo
+    reverts_pr: int | None = None  # the PR a revert undoes, when known (never its own)
+    reverts_title: str = ""  # the title of what a revert undoes, without tags and "(#N)"
+    reverts_sha: str = ""  # the commit a revert undoes, when it was collected
+    surface: str = ""  # which public surface changed, when breaking, e.g. "CLI flag `--foo` removed"
+    signals: tuple[str, ...] = ()  # names of the rules of signals.py that fired
+    reason: str = ""  # one line: why this score
+    floor: bool = False  # never ranks low: revert, redo, [Critical], security, breaking
+    topics: tuple[str, ...] = ()  # of draft.TOPICS
+    reference: Reference | None = None  # what a revert or redo names
 
 
 @dataclass
 class Triage:
-    verdicts: dict[str, Verdict]
-    highlighted: list[str]  # story leads, most significant first
+    verdicts: dict[str, Verdict]  # by SHA, in commit order (oldest first)
+    highlighted: list[str]  # story leads and single commits to analyze, most significant first
     listed: list[str]  # the rest, in commit order
     stories: dict[str, Story] = field(default_factory=dict)  # by lead; single commits have none
+    floor: list[str] = field(default_factory=list)  # leads that must be highlighted, best first
+    ranked: list[str] = field(default_factory=list)  # every lead and single commit, best first
 
     def story_of(self, sha: str) -> Story | None:
         return self.stories.get(sha)
 
 
-def judge(commit: CommitLike) -> Verdict:
-    """Category, score and signals of one commit, on its own."""
+def judge(commit: CommitLike, pull_request: PullRequestLike | None = None, repository: str = "") -> Verdict:
+    """Category, score, signals and breaking surface of one commit, on its own.
+
+    `pull_request` (the PR the commit was merged from) adds its body and labels to what the rules
+    read; `repository` (OWNER/NAME) tells references to this repository from others.
+    """
     parts = parse_title(commit.title)
-    reasons: list[str] = []
-    categories = _tag_categories(parts.tags)
-    revert = _REVERT.match(commit.title) or _REVERTS_SHA.search(commit.message or "")
-    if revert:
-        categories.insert(0, "Revert")
-    if _SECURITY.search(commit.title) and "Security" not in categories:
-        categories.append("Security")
     roles = tuple(sorted({file_role(f["path"]) for f in commit.files}))
-    symbols = symbol_changes(commit.files)
+    reference = reference_of(
+        commit.title, commit.message or "", own_pr=commit.pr_number, own_sha=commit.sha, repository=repository
+    )
+    if reference is None and pull_request is not None:
+        reference = reference_of(
+            commit.title, pull_request.body or "", own_pr=commit.pr_number, own_sha=commit.sha, repository=repository
+        )
+    categories = _tag_categories(parts.tags)
+    if reference and reference.kind == "revert":
+        categories.insert(0, "Revert")
+    elif reference and reference.kind == "redo" and not categories and reference.titles:
+        categories = _tag_categories(parse_title(reference.titles[0]).tags)  # a redo is what it brings back
     if not categories:
         categories = [category for pattern, category in _VERBS if pattern.match(parts.text)][:1]
         if categories and categories[0] in ("Feature", "Misc") and _MODEL_WORDS.search(parts.text):
             categories = ["Model"]
         if not categories and "kernel" in roles:
             categories = ["Kernel"]
+    notes = "\n".join([commit.message or "", pull_request.body if pull_request else ""])
+    facts = Facts(
+        title=commit.title,
+        text=parts.text,
+        tags=parts.tags,
+        message=commit.message or "",
+        author_login=commit.author_login or "",
+        files=commit.files,
+        surfaces=surface_changes(
+            commit.files,
+            tags=parts.tags,
+            title_text=parts.text,
+            notes=notes,
+            labels=pull_request.labels if pull_request else (),
+        ),
+        reference=reference,
+        pr_body=pull_request.body if pull_request else "",
+        pr_labels=tuple(pull_request.labels) if pull_request else (),
+        fix="Bugfix" in categories or "Critical" in categories or bool(_FIXES.search(parts.text)),
+        roles=roles,
+    )
+    fired = fire(facts)
+    names = {rule.name for rule, _ in fired}
+    if "security" in names and "Security" not in categories:
+        categories.append("Security")
     category = min(categories, key=CATEGORIES.index) if categories else "Misc"
-
+    if "new-model" in names and category in ("Feature", "Misc", "Refactor", "Hardware", "Core", "Kernel"):
+        category = "Model"
+    elif category in _SCOPES and _CLEANUP.search(parts.text) and not _FIXES.search(parts.text):
+        category = "Refactor"
     only = set(roles)
     if category not in ("Revert", "Critical", "Security"):
         if only and (only <= {"docs"} or ("Docs" in categories and only <= {"docs", "tooling", "ci", "test"})):
             category = "Docs"
-        elif (only and only <= {"ci", "test", "tooling"}) or _TOOLING.search(parts.text):
+        elif (only and only <= {"ci", "test", "tooling"}) or "tooling-config" in names:
             category = "Test" if only == {"test"} else "CI"
 
     score = float(BASE_SCORE[category])
-    reasons.append(f"category {category}")
+    reasons = [f"category {category}"]
     touched = {file_role(f["path"]) for f in commit.files if f.get("additions", 0) + f.get("deletions", 0)}
-    if "kernel" in touched:
-        score += 8
-        reasons.append("touches kernels")
-    core_paths = [f["path"] for f in commit.files if file_role(f["path"]) in ("source", "kernel")]
-    if any(re.search(r"(^|/)(core|sched\w*|engine|managers|model_runner|worker)(/|_|\.)", p) for p in core_paths):
-        score += 8
-        reasons.append("touches the scheduler/engine core")
-    if any(re.search(r"(^|/)(entrypoints|openai|server_args|api)(/|\.|_)", p) for p in core_paths):
-        score += 5
-        reasons.append("touches the public API")
-    breaking = symbols.breaking or "breaking" in parts.tags or category in ("Breaking", "Deprecation")
-    if symbols.breaking:
-        score += 20
-        reasons.append("removes or renames public symbols")
+    code_paths = [f["path"] for f in commit.files if file_role(f["path"]) in ("source", "kernel")]
+    for present, points, reason in (
+        ("kernel" in touched, 8, "touches kernels"),
+        (any(_CORE_PATH.search(p) for p in code_paths), 8, "touches the scheduler/engine core"),
+        (any(_API_PATH.search(p) for p in code_paths), 5, "touches the public API"),
+    ):
+        if present:
+            score += points
+            reasons.append(reason)
     code_lines = sum(
         f.get("additions", 0) + f.get("deletions", 0)
         for f in commit.files
         if file_role(f["path"]) in ("source", "kernel")
     )
     score += min(10.0, math.log2(1 + code_lines))
-    if _PERF_CLAIM.search(commit.title):
-        score += 8
-        reasons.append("claims a measured speed-up")
+    for rule, evidence in fired:
+        score += rule.weight
+        reasons.append(f"{rule.name}: {evidence}")
 
-    noise_reason = _noise(commit, parts, roles)
-    never_low = category in ("Revert", "Critical", "Security", "Breaking") or bool(revert) or symbols.breaking
-    if never_low:
+    floor = category in ("Revert", "Critical", "Security") or bool(names & set(FLOORS))
+    demoted = [evidence for rule, evidence in fired if rule.demotes]
+    if floor:
         score = max(score, NEVER_LOW)
         reasons.append("never ranks low")
-    elif noise_reason:
+    elif demoted:
         score = min(score, NOISE_CAP)
-        reasons.append(noise_reason)
-    reverted = _REVERT.match(commit.title)
-    inner = reverted.group("title") if reverted else ""
-    pr = _PR_REF.search(inner)
-    return Verdict(
+    breaking = "breaking" in names
+    surface = "; ".join(facts.surfaces.breaking[:2]) if breaking else ""
+    if breaking and len(facts.surfaces.breaking) > 2:
+        surface += f" (and {len(facts.surfaces.breaking) - 2} more)"
+    shown = [f"{rule.name} ({evidence})" for rule, evidence in fired]
+    verdict = Verdict(
         sha=commit.sha,
         category=category,
-        score=round(score),
+        score=min(100, round(score)),
         breaking=breaking,
-        noise=bool(noise_reason) and not never_low,
+        noise=bool(demoted) and not floor,
         reasons=tuple(reasons),
         roles=roles,
-        symbols=symbols,
-        reverts_pr=int(pr.group(1)) if pr else None,
-        reverts_title=_PR_SUFFIX.sub("", inner).strip(),
+        symbols=symbol_changes(commit.files),
+        reverts_pr=reference.prs[0] if reference and reference.kind == "revert" and reference.prs else None,
+        reverts_title=reference.titles[-1] if reference and reference.kind == "revert" and reference.titles else "",
+        surface=surface,
+        signals=tuple(rule.name for rule, _ in fired),
+        reason="; ".join(shown) or f"{category}, no signal beyond its tags and paths",
+        floor=floor,
+        reference=reference,
     )
+    return replace(verdict, topics=tuple(topics_for(commit, verdict)))
 
 
-def _noise(commit: CommitLike, parts: TitleParts, roles: tuple[str, ...]) -> str:
-    if _BOT.search(commit.author_login or ""):
-        return "bot commit"
-    if _SYNC.search(commit.title):
-        return "automatic sync or version bump"
-    if _TYPO.search(commit.title):
-        return "typo or grammar fix"
-    only = set(roles)
-    if only and only <= {"docs"}:
-        return "documentation only"
-    if only and only <= {"ci", "test", "tooling"}:
-        return "CI, tests or tooling only"
-    if _TOOLING.search(parts.text):
-        return "lint or tooling configuration"
-    if commit.files and all(f["path"].endswith("CODEOWNERS") for f in commit.files):
-        return "code owners only"
-    return ""
+def triage(
+    commits: Sequence[CommitLike],
+    limit: int,
+    *,
+    earlier: Sequence[CommitLike] = (),
+    pull_requests: Mapping[int, PullRequestLike] | None = None,
+    repository: str = "",
+    zone: tzinfo = UTC,
+) -> Triage:
+    """Judge every commit of a day, link stories, and pick at most `limit` stories to highlight.
 
+    `earlier`: commits of earlier days that reverts or redos of this day may name (dated in
+    `zone`); `pull_requests`: by number, the PRs the commits were merged from.
+    """
+    ordered = sorted(commits, key=lambda c: (c.committed_at, c.sha))
+    prs = pull_requests or {}
+    verdicts = {c.sha: judge(c, prs.get(c.pr_number) if c.pr_number else None, repository) for c in ordered}
 
-def _stories(commits: Sequence[CommitLike], verdicts: dict[str, Verdict]) -> dict[str, Story]:
-    """Link each revert to the change it undoes and to a redo of that change, when they are here."""
-    by_pr = {c.pr_number: c for c in commits if c.pr_number}
-    by_title = {parse_title(c.title).text.lower(): c for c in commits}
-    stories: dict[str, Story] = {}
-    for commit in commits:
-        verdict = verdicts[commit.sha]
-        if verdict.category != "Revert":
-            continue
-        original = by_pr.get(verdict.reverts_pr) if verdict.reverts_pr else None
-        if original is None and verdict.reverts_title:
-            original = by_title.get(parse_title(verdict.reverts_title).text.lower())
-        if original is None:
-            reverted_sha = _REVERTS_SHA.search(commit.message or "")
-            if reverted_sha:
-                original = next((c for c in commits if c.sha.startswith(reverted_sha.group(1))), None)
-        members = [(original.sha, "change")] if original and original.sha != commit.sha else []
-        members.append((commit.sha, "revert"))
-        original_text = parse_title(original.title).text.lower() if original else verdict.reverts_title.lower()
-        for later in commits:
-            if later.committed_at <= commit.committed_at or later.sha in (commit.sha, *(m[0] for m in members)):
-                continue
-            redo = _REDO.match(parse_title(later.title).text)
-            names_it = redo and (
-                (verdict.reverts_pr and f"#{verdict.reverts_pr}" in later.title)
-                or (original_text and original_text in redo.group("rest").lower())
+    def reference(commit: CommitLike) -> Reference | None:
+        if commit.sha in verdicts:
+            return verdicts[commit.sha].reference
+        return reference_of(
+            commit.title, commit.message or "", own_pr=commit.pr_number, own_sha=commit.sha, repository=repository
+        )
+
+    stories, undone = link_stories(ordered, earlier, reference, zone)
+    for sha, original in undone.items():
+        verdict = verdicts[sha]
+        if verdict.category == "Revert":
+            verdicts[sha] = replace(
+                verdict,
+                reverts_pr=verdict.reverts_pr or original.pr_number,
+                reverts_title=verdict.reverts_title or parse_title(original.title).text,
+                reverts_sha=original.sha,
             )
-            same_again = original is not None and parse_title(later.title).text.lower() == original_text
-            if names_it or same_again:
-                members.append((later.sha, "redo"))
-                break
-        if len(members) > 1:
-            stories[commit.sha] = Story(lead=commit.sha, members=members)
-    return stories
+    for lead, story in stories.items():
+        roles = {role for _, role in story.members} | {m.role for m in story.earlier}
+        verdict = verdicts[lead]
+        best = max(verdicts[sha].score for sha, _ in story.members)
+        floor = verdict.floor or bool(roles & {"revert", "redo"})
+        told = len(story.members) + len(story.earlier)
+        verdicts[lead] = replace(
+            verdict,
+            score=max(best, NEVER_LOW) if floor else best,
+            floor=floor,
+            noise=verdict.noise and not floor,
+            reasons=(*verdict.reasons, f"tells the story of {told} commits"),
+        )
 
-
-def triage(commits: Sequence[CommitLike], limit: int) -> Triage:
-    """Judge every commit, link stories, and pick at most `limit` stories to highlight."""
-    ordered = sorted(commits, key=lambda c: c.committed_at)
-    verdicts = {c.sha: judge(c) for c in ordered}
-    stories = _stories(ordered, verdicts)
     in_story = {sha for story in stories.values() for sha, _ in story.members if sha != story.lead}
     sizes = {c.sha: c.additions + c.deletions for c in ordered}
-    candidates = [
-        sha
-        for sha, verdict in verdicts.items()
-        if sha not in in_story and not verdict.noise and verdict.score >= HIGHLIGHT_MIN
-    ]
-    candidates.sort(key=lambda sha: (-verdicts[sha].score, -sizes[sha], sha))
-    highlighted = candidates[:limit]
+    ranked = [c.sha for c in ordered if c.sha not in in_story]
+    ranked.sort(key=lambda sha: (-verdicts[sha].score, -sizes[sha], sha))
+    everything = len(ordered) <= ANALYZE_ALL_UP_TO
+    floor = [sha for sha in ranked if everything or verdicts[sha].floor]
+    picked = floor[:limit]
+    for sha in ranked:
+        if len(picked) >= limit:
+            break
+        if sha not in picked and not verdicts[sha].noise and verdicts[sha].score >= HIGHLIGHT_MIN:
+            picked.append(sha)
+    highlighted = [sha for sha in ranked if sha in picked]
     covered = set(highlighted) | {sha for lead in highlighted if lead in stories for sha, _ in stories[lead].members}
     listed = [c.sha for c in ordered if c.sha not in covered]
     # A story whose lead did not make the cut is listed commit by commit, so it is no longer a story.
     stories = {lead: story for lead, story in stories.items() if lead in highlighted}
-    return Triage(verdicts=verdicts, highlighted=highlighted, listed=listed, stories=stories)
+    return Triage(
+        verdicts=verdicts, highlighted=highlighted, listed=listed, stories=stories, floor=floor, ranked=ranked
+    )

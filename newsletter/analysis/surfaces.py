@@ -1,0 +1,483 @@
+"""Which public surfaces a commit changes: what decides "breaking", and which options it adds.
+
+Breaking means a change to something users call or set, never to code inside the project:
+
+- names a package exports (top-level `__init__.py` re-exports, `__all__` lists) or documents
+  (a removed symbol that the same commit also removes from the docs);
+- CLI flags (`add_argument`), their accepted values (`*_CHOICES` lists) and defaults;
+- environment variables (the `envs.py`/`environ.py` registries, `getenv`-style reads) and defaults;
+- config fields (dataclass/pydantic fields of `config/`, `server_args.py`, `arg_utils.py`, ...)
+  and their defaults, and values of module-level `Literal[...]` types such as quantization methods;
+- HTTP request/response fields of the OpenAI-compatible server (`protocol.py`);
+- a commit that says so (`feat!:`, "BREAKING CHANGE", "BC-breaking", a `breaking` label), and a
+  `[Deprecation]` commit that removes a feature.
+
+Model directories, private names (leading underscore), kernels, tests, benchmarks and docs are
+never a breaking surface. Each finding is one short English line naming the surface, e.g.
+"CLI flag `--foo` removed"; analyzers translate them.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from newsletter.analysis.diffs import NOT_SHIPPED, Hunk, file_role, hunks, is_model_path, symbol_changes
+
+CONFIG_FILE = re.compile(
+    r"(^|/)(server_args|arg_utils|cli_args|sampling_params|engine_args|serve_args)\.py$|(^|/)configs?/[^/]+\.py$"
+)
+PROTOCOL_FILE = re.compile(r"(^|/)([\w]*protocol[\w]*|openai_api_types|api_types)\.py$")
+ENV_REGISTRY_FILE = re.compile(r"(^|/)(envs|environ|env_vars?)\.py$")
+# Lists whose removed entries are not a loss for users.
+_NOT_A_LOSS = re.compile(r"deprecat|unsupported|skip|ignore|exclude|block|deny|test|legacy|old", re.I)
+_OPENER = re.compile(r"^(?P<indent>\s*)(?P<name>[A-Za-z_][\w.]*)\s*(?::\s*(?P<ann>[^=]*?))?\s*(?:=\s*(?P<value>.*))?$")
+_FLAG = re.compile(r"[\"'](--[A-Za-z0-9][\w-]*)[\"']")
+_DEFAULT_ARG = re.compile(r"\bdefault\s*=\s*(?P<value>.+?)\s*(?:,\s*(?:\w+\s*=|$)|\)\s*$|$)")
+_FIELD = re.compile(
+    r"^ {4}(?P<name>[a-z][a-z0-9_]*)\s*:\s*(?P<type>[^=#]+?)\s*(?:=\s*(?P<default>[^#]+?))?\s*(?:#.*)?$"
+)
+_ENV_NAME = r"[A-Z][A-Z0-9_]{2,}"
+_ENV_READ = re.compile(
+    rf"(?:os\.getenv|os\.environ\.get|\bgetenv|get_(?:bool|int|float|str)_env_var|env_(?:bool|int|float|str))"
+    rf"\(\s*[\"'](?P<name>{_ENV_NAME})[\"']\s*(?:,\s*(?P<default>[^)]*?))?\s*\)"
+)
+_ENV_SET = re.compile(
+    rf"envs\.(?P<a>{_ENV_NAME})\.set\(|os\.environ\[[\"'](?P<b>{_ENV_NAME})[\"']\]\s*=[^=]"
+    rf"|os\.environ\.setdefault\(\s*[\"'](?P<c>{_ENV_NAME})[\"']"
+)
+_ENV_ENTRY = [
+    re.compile(rf"^\s+[\"'](?P<name>{_ENV_NAME})[\"']\s*:\s*lambda\b"),  # vLLM's table of lambdas
+    re.compile(rf"^\s+(?P<name>{_ENV_NAME})\s*=\s*Env\w*\((?P<default>.*)\)\s*$"),  # SGLang's Envs class
+    re.compile(rf"^\s+(?P<name>{_ENV_NAME})\s*:\s*[\w\[\], |.]+=\s*(?P<default>.+?)\s*$"),  # typed declarations
+]
+_EXPLICIT = re.compile(r"\bBREAKING[ -]CHANGES?\b|\bBC[- ]?breaking\b|\bbackwards?[- ]incompatible\b", re.I)
+_REMOVAL_VERB = re.compile(r"^(remove[sd]?|delete[sd]?|drop(s|ped)?|deprecate[sd]? and remove)\b\s*", re.I)
+
+
+@dataclass(frozen=True)
+class SurfaceChanges:
+    breaking: tuple[str, ...] = ()  # public surfaces removed, renamed or whose default changed
+    changed: tuple[str, ...] = ()  # options removed, renamed or set differently (a subset may be breaking)
+    added: tuple[str, ...] = ()  # new flags, environment variables, config fields, accepted values
+    backends: tuple[str, ...] = ()  # newly registered backends or accepted backend values
+
+
+@dataclass
+class _Found:
+    breaking: list[str]
+    changed: list[str]
+    added: list[str]
+    backends: list[str]
+
+    def add(self, where: str, text: str) -> None:
+        bucket = getattr(self, where)
+        if text not in bucket:
+            bucket.append(text)
+
+
+def public_file(path: str) -> bool:
+    """Shipped code outside model directories, kernels, tests, benchmarks and docs."""
+    return file_role(path) not in (*NOT_SHIPPED, "kernel") and not is_model_path(path) and path.endswith(".py")
+
+
+def surface_changes(
+    files: list[dict], *, tags: Iterable[str] = (), title_text: str = "", notes: str = "", labels: Iterable[str] = ()
+) -> SurfaceChanges:
+    """Read every public surface a commit touches. `tags` are the title's lower-cased tags,
+    `title_text` the title without them, `notes` the commit message and pull request body."""
+    found = _Found([], [], [], [])
+    shipped = [f for f in files if file_role(f["path"]) not in NOT_SHIPPED]
+    _flags(shipped, found)
+    _env_vars(files, found)
+    for change in shipped:
+        path = change["path"]
+        if is_model_path(path) or not path.endswith(".py"):
+            continue
+        if CONFIG_FILE.search(path) or PROTOCOL_FILE.search(path):
+            _fields(change, found)
+        _choices(change, found)
+        _backend_members(change, found)
+        if path.endswith("__init__.py") or "__all__" in (change.get("patch") or ""):
+            _exports(change, found)
+    _documented(files, found)
+    tags = set(tags)
+    explicit = "breaking" in tags or "bc-breaking" in tags or bool(_EXPLICIT.search(notes or ""))
+    if explicit and not found.breaking:
+        found.add("breaking", "declared breaking in the commit message")
+    if any(re.search(r"breaking", label, re.I) for label in labels) and not found.breaking:
+        found.add("breaking", "labelled breaking on the pull request")
+    if ({"deprecation", "deprecate", "deprecated"} & tags) and not found.breaking:
+        removed = _REMOVAL_VERB.match(title_text)
+        gone = sum(f.get("deletions", 0) for f in shipped) > sum(f.get("additions", 0) for f in shipped)
+        if removed and gone:
+            feature = _REMOVAL_VERB.sub("", title_text).strip() or "a deprecated feature"
+            found.add("breaking", f"deprecated feature removed: {feature}")
+    return SurfaceChanges(*(tuple(getattr(found, k)) for k in ("breaking", "changed", "added", "backends")))
+
+
+# --- bracketed lists: CHOICES, Literal types, __all__ -------------------------------------------
+@dataclass(frozen=True)
+class _Block:
+    name: str
+    items: frozenset[str]  # string entries (or dict keys) at the first level
+    module_level: bool
+    literal: bool
+
+
+def _scan(text: str) -> tuple[list[str], list[str], bool]:
+    """String entries and dict keys at the first bracket level of `text`; whether the bracket closed."""
+    items, keys, depth, i, started = [], [], 0, 0, False
+    while i < len(text):
+        char = text[i]
+        if char in "\"'":
+            end = i + 1
+            while end < len(text) and text[end] != char:
+                end += 2 if text[end] == "\\" else 1
+            value = text[i + 1 : end]
+            if depth == 1:
+                following = text[end + 1 :].lstrip()
+                (keys if following.startswith(":") else items).append(value)
+            i = end + 1
+            continue
+        if char == "#":
+            newline = text.find("\n", i)
+            i = len(text) if newline < 0 else newline
+            continue
+        if char in "([{":
+            depth += 1
+            started = True
+        elif char in ")]}":
+            depth -= 1
+            if started and depth == 0:
+                return items, keys, True
+        i += 1
+    return items, keys, False
+
+
+def _blocks(lines: list[str]) -> list[_Block]:
+    """Named bracketed values in a hunk side: `NAME = [...]`, `x: Literal[...] = ...`, `__all__ = (...)`."""
+    found = []
+    for index, line in enumerate(lines):
+        opener = _OPENER.match(line)
+        if not opener or line.lstrip().startswith(("def ", "class ", "return ", "if ", "elif ", "for ")):
+            continue
+        ann, value = opener.group("ann") or "", opener.group("value") or ""
+        literal = "Literal[" in ann or value.lstrip().startswith("Literal[")
+        if literal:
+            start = ann[ann.index("Literal[") :] if "Literal[" in ann else value.lstrip()
+        elif value.lstrip()[:1] in ("[", "(", "{") or value.lstrip().startswith(("frozenset(", "set(", "tuple(")):
+            start = value.lstrip()
+        else:
+            continue
+        text = "\n".join([start, *lines[index + 1 :]])
+        items, keys, _closed = _scan(text)
+        found.append(_Block(opener.group("name"), frozenset(keys or items), not opener.group("indent"), literal))
+    return found
+
+
+def _sides(hunk: Hunk) -> tuple[list[str], list[str]]:
+    """Both sides of a hunk, starting with the block opener git shows in the header when the hunk
+    begins inside a bracketed value (e.g. `@@ -17,11 +17,9 @@ QuantizationMethods = Literal[`)."""
+    before, after = hunk.side("-"), hunk.side("+")
+    if hunk.header and re.search(r"[\[({]\s*$", hunk.header):
+        before, after = [hunk.header, *before], [hunk.header, *after]
+    return before, after
+
+
+def _choices(change: dict, found: _Found) -> None:
+    path = change["path"]
+    config = bool(CONFIG_FILE.search(path) or PROTOCOL_FILE.search(path))
+    lost: dict[str, set[str]] = {}
+    gained: dict[str, set[str]] = {}
+    for hunk in hunks(change.get("patch")):
+        before, after = _sides(hunk)
+        old = {b.name: b for b in _blocks(before)}
+        new = {b.name: b for b in _blocks(after)}
+        for name in old.keys() & new.keys():
+            lost.setdefault(name, set()).update(old[name].items - new[name].items)
+            gained.setdefault(name, set()).update(new[name].items - old[name].items)
+            block = new[name]
+            choices = name.upper().endswith("CHOICES") or (block.literal and (block.module_level or config))
+            if (not choices and not block.literal) or _NOT_A_LOSS.search(name):
+                continue
+            for value in sorted(new[name].items - old[name].items):
+                if "backend" in name.lower() and value.lower() not in ("auto", "default", "none", ""):
+                    found.add("backends", f"backend `{value}` accepted by `{name}`")
+                found.add("added", f"accepted value `{value}` of `{name}`")
+            if choices:
+                for value in sorted(old[name].items - new[name].items):
+                    found.add("breaking", f"accepted value `{value}` of `{name}` removed")
+                    found.add("changed", f"accepted value `{value}` of `{name}` removed")
+    # A value that only moved within the list is neither lost nor gained.
+    for name, values in lost.items():
+        for value in values & gained.get(name, set()):
+            for bucket in (found.breaking, found.changed):
+                text = f"accepted value `{value}` of `{name}` removed"
+                if text in bucket:
+                    bucket.remove(text)
+
+
+def _backend_members(change: dict, found: _Found) -> None:
+    """Members added to a class whose name says it lists backends (e.g. an attention backend enum)."""
+    for hunk in hunks(change.get("patch")):
+        owner = ""
+        for mark, text in [(" ", hunk.header), *hunk.lines]:
+            if match := re.match(r"^\s*class\s+(\w+)", text):
+                owner = match.group(1)
+            if mark == "+" and "backend" in owner.lower() and (member := re.match(r"^ {4}([A-Z][A-Z0-9_]+)\s*=", text)):
+                found.add("backends", f"backend `{member.group(1)}` registered in `{owner}`")
+            if mark == "+" and (registered := re.search(r"register_\w*backend\w*\(\s*([\w.\"']+)", text)):
+                found.add("backends", f"backend `{registered.group(1).strip(chr(34) + chr(39))}` registered")
+
+
+# --- CLI flags ----------------------------------------------------------------------------------------
+def _flags(files: list[dict], found: _Found) -> None:
+    minus: dict[str, str] = {}
+    plus: dict[str, str] = {}
+    for change in files:
+        for mark, text in (line for hunk in hunks(change.get("patch")) for line in hunk.lines):
+            if mark == " ":
+                continue
+            for flag in _FLAG.findall(text):
+                if re.match(r"^\s*(?:[\w.]+\.)?add_argument\(|^\s*(?:[\"']--?[\w-]+[\"']\s*,\s*)+$", text):
+                    (minus if mark == "-" else plus).setdefault(flag, change["path"])
+        for hunk in hunks(change.get("patch")):
+            before, after = (_arguments(side) for side in _sides(hunk))
+            for flag in before.keys() & after.keys():
+                if before[flag] and after[flag] and before[flag] != after[flag]:
+                    text = f"default of CLI flag `{flag}` changed from `{before[flag]}` to `{after[flag]}`"
+                    found.add("breaking", text)
+                    found.add("changed", text)
+    gone = [flag for flag in minus if flag not in plus]
+    new = [flag for flag in plus if flag not in minus]
+    for flag in gone:
+        twins = [n for n in new if plus[n] == minus[flag]]
+        if len(gone) == 1 and len(twins) == 1:
+            text = f"CLI flag `{flag}` renamed to `{twins[0]}`"
+            new.remove(twins[0])
+        else:
+            text = f"CLI flag `{flag}` removed"
+        found.add("breaking", text)
+        found.add("changed", text)
+    for flag in new:
+        found.add("added", f"CLI flag `{flag}` added")
+
+
+def _arguments(lines: list[str]) -> dict[str, str]:
+    """flag -> default text of every complete `add_argument(...)` call in a hunk side."""
+    calls: dict[str, str] = {}
+    for index, line in enumerate(lines):
+        if "add_argument(" not in line:
+            continue
+        text = "\n".join(lines[index:])[line.index("add_argument(") :]
+        depth, end = 0, -1
+        for position, char in enumerate(text):
+            depth += char == "("
+            depth -= char == ")"
+            if depth == 0 and char == ")":
+                end = position
+                break
+        if end < 0:
+            continue
+        call = text[: end + 1]
+        flags = _FLAG.findall(call)
+        default = next((m.group("value") for m in map(_DEFAULT_ARG.search, call.split("\n")) if m), "")
+        for flag in flags[:1]:
+            calls[flag] = default.rstrip(",) ")
+    return calls
+
+
+# --- config and protocol fields -----------------------------------------------------------------------
+def _fields(change: dict, found: _Found) -> None:
+    path = change["path"]
+    protocol = bool(PROTOCOL_FILE.search(path))
+    removed: dict[tuple[str, str], str] = {}
+    added: dict[tuple[str, str], str] = {}
+    for hunk in hunks(change.get("patch")):
+        old, new = _class_fields(hunk, "-"), _class_fields(hunk, "+")
+        for key in old.keys() & new.keys():
+            if old[key] != new[key] and old[key] and new[key]:
+                text = f"default of {_field_name(key, protocol)} changed from `{old[key]}` to `{new[key]}`"
+                found.add("breaking", text)
+                found.add("changed", text)
+        gone = {k: old[k] for k in old.keys() - new.keys()}
+        came = {k: new[k] for k in new.keys() - old.keys()}
+        if len(gone) == 1 and len(came) == 1 and next(iter(gone))[0] == next(iter(came))[0]:
+            (owner, before), (_, after) = next(iter(gone)), next(iter(came))
+            text = f"{_field_name((owner, before), protocol)} renamed to `{after}`"
+            found.add("breaking", text)
+            found.add("changed", text)
+            continue
+        removed.update(gone)
+        added.update(came)
+    for key in removed.keys() - added.keys():
+        text = f"{_field_name(key, protocol)} removed"
+        found.add("breaking", text)
+        found.add("changed", text)
+    for key in added.keys() - removed.keys():
+        found.add("added", f"{_field_name(key, protocol)} added")
+
+
+def _field_name(key: tuple[str, str], protocol: bool) -> str:
+    owner, name = key
+    if not protocol:
+        return f"config field `{owner}.{name}`"
+    kind = "request" if "Request" in owner else "response" if "Response" in owner else "protocol"
+    return f"HTTP {kind} field `{owner}.{name}`"
+
+
+def _class_fields(hunk: Hunk, sign: str) -> dict[tuple[str, str], str]:
+    """(class, field) -> default text, for the class-level fields on this side's changed lines.
+
+    Git names the enclosing top-level line in the hunk header, so a header `class X` means the hunk
+    starts inside X; class-level fields are the lines indented by exactly four spaces.
+    """
+    header = re.match(r"^class\s+(\w+)", hunk.header)
+    owner = header.group(1) if header else ""
+    fields: dict[tuple[str, str], str] = {}
+    for mark, text in hunk.lines:
+        if mark not in (" ", sign):
+            continue
+        if re.match(r"^[A-Za-z_@]", text):  # a new top-level statement ends the class
+            match = re.match(r"^class\s+(\w+)", text)
+            owner = match.group(1) if match else ""
+            continue
+        if mark != sign or not owner:
+            continue
+        field_match = _FIELD.match(text)
+        if field_match and not text.rstrip().endswith(",") and not field_match.group("name").startswith("_"):
+            fields[(owner, field_match.group("name"))] = (field_match.group("default") or "").strip()
+    return fields
+
+
+# --- environment variables ----------------------------------------------------------------------------
+def _env_vars(files: list[dict], found: _Found) -> None:
+    defined = {"-": {}, "+": {}}  # registry entries: name -> (path, default)
+    read = {"-": {}, "+": {}}  # getenv-style reads: (path, name) -> default
+    context: set[str] = set()
+    documented: set[str] = set()
+    undocumented: set[str] = set()  # names the docs stop listing: not new, whatever the code does
+    shipped_plus: list[str] = []
+    for change in files:
+        path = change["path"]
+        role = file_role(path)
+        for hunk in hunks(change.get("patch")):
+            for mark, text in hunk.lines:
+                if role == "docs" and mark != " ":
+                    (documented if mark == "+" else undocumented).update(re.findall(rf"`({_ENV_NAME})`", text))
+                if role in NOT_SHIPPED:
+                    continue
+                if mark == "+":
+                    shipped_plus.append(text)
+                if mark == " ":
+                    context.update(m.group("name") for m in _ENV_READ.finditer(text))
+                    continue
+                if ENV_REGISTRY_FILE.search(path):
+                    for pattern in _ENV_ENTRY:
+                        if entry := pattern.match(text):
+                            name, default = entry.group("name"), (entry.groupdict().get("default") or "").strip()
+                            if default or name not in defined[mark]:
+                                defined[mark][name] = (path, default)
+                            break
+                for match in _ENV_READ.finditer(text):
+                    read[mark][(path, match.group("name"))] = (match.group("default") or "").strip()
+                for match in _ENV_SET.finditer(text):
+                    name = match.group("a") or match.group("b") or match.group("c")
+                    verb = "no longer set" if mark == "-" else "now set"
+                    found.add("changed", f"environment variable `{name}` {verb} by the code")
+    gone = [n for n in defined["-"] if n not in defined["+"]]
+    new = [n for n in defined["+"] if n not in defined["-"]]
+    for name in gone:
+        twins = [n for n in new if defined["+"][n][0] == defined["-"][name][0]]
+        if len(gone) == 1 and len(twins) == 1:
+            text = f"environment variable `{name}` renamed to `{twins[0]}`"
+            new.remove(twins[0])
+        else:
+            text = f"environment variable `{name}` removed"
+        found.add("breaking", text)
+        found.add("changed", text)
+    for name in defined["-"].keys() & defined["+"].keys():
+        before, after = defined["-"][name][1], defined["+"][name][1]
+        if before and after and before != after:
+            text = f"default of environment variable `{name}` changed from `{before}` to `{after}`"
+            found.add("breaking", text)
+            found.add("changed", text)
+    for key in read["-"].keys() & read["+"].keys():
+        before, after = read["-"][key], read["+"][key]
+        if before and after and before != after:
+            text = f"default of environment variable `{key[1]}` changed from `{before}` to `{after}`"
+            found.add("breaking", text)
+            found.add("changed", text)
+    known = set(defined["-"]) | {name for _, name in read["-"]} | context | undocumented
+    # A name the docs start listing and the code starts using is a new variable, however it is read.
+    used = {name for name in documented if any(name in text for text in shipped_plus)}
+    fresh = new + [name for _, name in read["+"] if name not in known and name in documented] + sorted(used - known)
+    for name in dict.fromkeys(fresh):
+        found.add("added", f"environment variable `{name}` added")
+
+
+# --- exports and documented API -----------------------------------------------------------------------
+def package_of(path: str) -> tuple[str, bool]:
+    """The dotted module of a Python file, and whether it is a top-level package's `__init__.py`."""
+    parts = list(PurePosixPath(path).with_suffix("").parts)
+    while parts and (not parts[0].isidentifier() or parts[0] in ("python", "src", "lib")) and len(parts) > 1:
+        parts.pop(0)
+    top = len(parts) == 2 and parts[-1] == "__init__"
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts), top
+
+
+def _exports(change: dict, found: _Found) -> None:
+    path = change["path"]
+    if is_model_path(path) or file_role(path) in NOT_SHIPPED:
+        return
+    module, top = package_of(path)
+    gone: set[str] = set()
+    came: set[str] = set()
+    for hunk in hunks(change.get("patch")):
+        before, after = _sides(hunk)
+        old = next((b for b in _blocks(before) if b.name == "__all__"), None)
+        new = next((b for b in _blocks(after) if b.name == "__all__"), None)
+        if old and new:  # a whole `__all__` removed leaves every name importable
+            gone |= old.items - new.items
+            came |= new.items - old.items
+        if top:
+            for mark, text in hunk.lines:
+                names = _imported_names(text)
+                (gone if mark == "-" else came if mark == "+" else set()).update(names)
+    for name in sorted(gone - came):
+        if not name.startswith("_"):
+            found.add("breaking", f"exported name `{name}` removed from `{module}`")
+
+
+def _imported_names(text: str) -> set[str]:
+    """Names a line of an `__init__.py` re-exports: `from x import a, b as c` or `    a,` in a list."""
+    names: set[str] = set()
+    if match := re.match(r"^from\s+\S+\s+import\s+([^(]+)$", text.strip()):
+        names = {part.split(" as ")[-1].strip() for part in match.group(1).split(",") if part.strip()}
+    elif match := re.match(r"^\s+([A-Za-z_]\w*)(?:\s+as\s+([A-Za-z_]\w*))?\s*,?\s*(#.*)?$", text):
+        names = {match.group(2) or match.group(1)}
+    return {name for name in names if name.isidentifier() and not keyword.iskeyword(name)}
+
+
+def _documented(files: list[dict], found: _Found) -> None:
+    """A public symbol removed from the code and, in the same commit, from the documentation."""
+    symbols = symbol_changes([f for f in files if public_file(f["path"])])
+    gone = set(symbols.removed) | {old for old, _ in symbols.renamed}
+    if not gone:
+        return
+    docs = [
+        text
+        for f in files
+        if file_role(f["path"]) == "docs" and f["path"].endswith((".md", ".rst"))
+        for mark, text in (line for hunk in hunks(f.get("patch")) for line in hunk.lines)
+        if mark == "-"
+    ]
+    for name in sorted(gone):
+        if any(re.search(rf"\b{re.escape(name)}\b", text) for text in docs):
+            found.add("breaking", f"documented API `{name}` removed")
