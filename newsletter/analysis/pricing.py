@@ -1,4 +1,5 @@
-"""Which Claude models to use by default, and what their tokens cost at list price."""
+"""Which Claude models to use by default, what their tokens cost at list price, and from what
+prompt length they cache."""
 
 from __future__ import annotations
 
@@ -37,6 +38,27 @@ PRICES = {
 }
 # An unlisted model is priced as the newest listed one of its family.
 FAMILY_FALLBACK = {"haiku": "claude-haiku-5-5", "sonnet": "claude-sonnet-5-5", "opus": "claude-opus-5-5"}
+
+# The shortest prefix (in tokens, up to and including the block marked cache_control) that a model
+# caches; a shorter one is processed and billed as plain input, marker or not. The anthropic SDK
+# documents no minimum (its docstrings only link to the prompt-caching guide), so these are the
+# values of that guide we rely on: 1024 for Sonnet and Opus, 2048 for Haiku. Our stable prompts are
+# written to pass 4096 for the per-commit model as well, so a higher minimum of a newer Haiku
+# still caches; the fake Messages API enforces its own copy of this table.
+CACHE_MINIMUM_TOKENS = {"haiku": 2048, "sonnet": 1024, "opus": 1024}
+UNKNOWN_FAMILY_CACHE_MINIMUM = 4096  # the largest minimum we have seen documented for any model
+
+
+def cache_minimum(model: str) -> int:
+    family = next((f for f in CACHE_MINIMUM_TOKENS if f in model), None)
+    return CACHE_MINIMUM_TOKENS[family] if family else UNKNOWN_FAMILY_CACHE_MINIMUM
+
+
+def estimated_tokens(text: str) -> int:
+    """A low estimate of a text's tokens (one per 4 bytes of UTF-8): a prefix estimated at the
+    minimum is at least that long for the real tokenizer, which splits Chinese and code finer."""
+    return len(text.encode("utf-8")) // 4
+
 
 _VERSIONED = re.compile(r"^claude-(?P<family>[a-z]+)-(?P<major>\d+)(?:-(?P<minor>\d{1,2}))?$")
 
