@@ -191,25 +191,27 @@ def hostile_model(fake_anthropic, monkeypatch):
     """The fake Messages API, answering with hostile text in every free-text field it has."""
     item, repository, issue = FakeAnthropic.item, FakeAnthropic.repository, FakeAnthropic.issue
 
-    def hostile_item(sha, user, behaviour):
-        answer = item(sha, user, behaviour) | {"title": MODEL_TEXT, "details": MODEL_TEXT, "impact": MODEL_TEXT}
-        if sha == SHA:  # lines quoted verbatim from the diff, under a language that tries to close the fence
-            answer["code"] = {"path": "src/hostile/engine.py", "language": "python\n```\n<b>", "snippet": QUOTED}
+    def hostile_item(self, request, behaviour):
+        prose = {"headline": MODEL_TEXT, "details": MODEL_TEXT, "impact": MODEL_TEXT, "verdict_reason": MODEL_TEXT}
+        answer = item(self, request, behaviour) | prose
+        if request.sha == SHA:  # lines quoted verbatim from the diff, under a language that tries to close the fence
+            snippet = {"path": "src/hostile/engine.py", "language": "python\n```\n<b>", "code": QUOTED}
+            answer["snippets"] = [snippet | {"note": MODEL_TEXT}]
         return answer
 
-    def hostile_repository(user, behaviour):
-        answer = repository(user, behaviour)
+    def hostile_repository(self, request, behaviour):
+        answer = repository(self, request, behaviour)
         picks = [pick | {"why": MODEL_TEXT} for pick in answer["issue_highlights"]]
         return {"assessment": MODEL_TEXT, "issue_highlights": picks}
 
-    def hostile_issue(user):
-        # The fake's own conclusions cite what this day lacks; the summary's citations are good.
-        sentences = [sentence | {"text": MODEL_TEXT} for sentence in issue(user)["summary"]]
+    def hostile_issue(self, request, behaviour):
+        # The summary's citations are good; the conclusions repeat them.
+        sentences = [sentence | {"text": MODEL_TEXT} for sentence in issue(self, request, behaviour)["summary"]]
         return {"summary": sentences, "conclusions": sentences}
 
-    monkeypatch.setattr(FakeAnthropic, "item", staticmethod(hostile_item))
-    monkeypatch.setattr(FakeAnthropic, "repository", staticmethod(hostile_repository))
-    monkeypatch.setattr(FakeAnthropic, "issue", staticmethod(hostile_issue))
+    monkeypatch.setattr(FakeAnthropic, "item", hostile_item)
+    monkeypatch.setattr(FakeAnthropic, "repository", hostile_repository)
+    monkeypatch.setattr(FakeAnthropic, "issue", hostile_issue)
     return fake_anthropic
 
 

@@ -1,28 +1,42 @@
-"""The Claude analyzer: map (one cheap call per highlighted commit), then reduce (strong model).
+"""The Claude analyzer: select, map, then reduce.
 
-Map: ANTHROPIC_ITEM_MODEL sees one commit's message and budgeted diff and answers one
-schema-checked item; answers are cached per (SHA, model, prompt version, language), so a rebuild
-makes no new per-commit calls. Reduce: ANTHROPIC_MODEL sees only the items, once per repository
-(评估, Issues 看点) and once for the issue (摘要, 总结). Structured output via JSON schema; the
-system prompt carries cache_control. A schema violation is retried once, then that part falls
-back to the heuristic analyzer and the report carries a warning. Provider error text is never
-copied into a report: warnings say what happened in our words.
+Select: for each repository-day with more than three commits, ANTHROPIC_MODEL sees every commit's
+title, size, the rules' signals and ranking and its pull request's summary, and answers which to
+analyze, each with a reason for the editor. Code keeps the floor and the cap, maps a story member
+to its lead and ignores SHAs the day does not have; a failed or empty selection falls back to the
+rules' pick with a warning.
+
+Map: ANTHROPIC_ITEM_MODEL sees one commit (message, budgeted diff, pull request, linked issues,
+earlier days' highlights, its story) and answers one schema-checked item. Answers are cached per
+(SHA, model, prompt version, language), so a rebuild makes no new per-commit calls.
+
+Reduce: ANTHROPIC_MODEL sees only the checked items, once per repository (评估, Issues 看点) and
+once for the issue (摘要 by theme, 总结). Which commit fixes an issue is decided by code from the
+pull requests' linked issues, never by the model.
+
+Every call is structured output (JSON schema); a schema violation is retried once, then that part
+falls back to the heuristic analyzer and the report carries a warning. Provider error text is
+never copied into a report: warnings say what happened in our words. The stable part of the system
+prompt carries cache_control when it is long enough for the model to cache it and more than one
+call of its kind will read it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import textwrap
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import anthropic
 from django.conf import settings
 from pydantic import BaseModel, ValidationError
 
-from newsletter.analysis import prompts
+from newsletter.analysis import prompts, selection
 from newsletter.analysis.diffs import Snippet
 from newsletter.analysis.draft import (
     DayInput,
@@ -34,15 +48,28 @@ from newsletter.analysis.draft import (
     Statement,
     Usage,
 )
+from newsletter.analysis.exchanges import ExchangeRecorder
+from newsletter.analysis.grounding import Sources
 from newsletter.analysis.heuristic import HeuristicAnalyzer
-from newsletter.analysis.pricing import cost, newest_model
-from newsletter.analysis.schemas import CommitItem, IssueSynthesis, RepositorySynthesis, output_schema
-from newsletter.models import CommitAnalysis
+from newsletter.analysis.pricing import cache_minimum, cost, estimated_tokens, newest_model
+from newsletter.analysis.schemas import (
+    COMMIT_ITEM,
+    ISSUE_SYNTHESIS,
+    REPOSITORY_SYNTHESIS,
+    SELECTION,
+    SHAPES,
+    CommitItem,
+    output_schema,
+)
+from newsletter.build import check_draft, commit_sources
+from newsletter.models import CommitAnalysis, Issue
 
 logger = logging.getLogger(__name__)
 
-ITEM_MAX_TOKENS = 2048
-SYNTHESIS_MAX_TOKENS = 4096
+MAX_TOKENS = {SELECTION: 2048, COMMIT_ITEM: 3072, REPOSITORY_SYNTHESIS: 2048, ISSUE_SYNTHESIS: 4096}
+MAX_SNIPPETS = 3
+MAX_ISSUE_PICKS = 5
+_BACKTICKED = re.compile(r"`([^`\n]+)`")
 
 
 class SchemaError(Exception):
@@ -76,6 +103,49 @@ class AnalysisCache:
         )
 
 
+class NoCache(AnalysisCache):
+    """Every commit is asked again: a recording must hold every exchange of the day."""
+
+    def get_many(self, shas, model, language):
+        return {}
+
+
+def fixing_commit(repo: RepoDay, number: int) -> str:
+    """The SHA of the day's commit whose pull request links issue `number`, or ""."""
+    finder = getattr(repo, "fixing_commit", None)
+    if callable(finder):
+        found = finder(number)
+        return (getattr(found, "sha", found) or "") if found else ""
+    for commit in repo.commits:
+        pull = repo.pull_request(commit.sha)
+        if pull and number in pull.linked_issues:
+            return commit.sha
+    return ""
+
+
+def related_of(story, sha: str) -> list[dict]:
+    """The other members of a commit's story, as the report stores them."""
+    if story is None:
+        return []
+    if hasattr(story, "related"):
+        return story.related(sha)
+    return [{"sha": s, "role": role} for s, role in story.members if s != sha]
+
+
+def linked_issues(repo: RepoDay, sha: str) -> list:
+    """The issues a commit's pull request says it fixes: the day's new ones, or known earlier ones."""
+    pull = repo.pull_request(sha)
+    numbers = list(dict.fromkeys(pull.linked_issues)) if pull else []
+    if not numbers:
+        return []
+    found = {issue.number: issue for issue in repo.new_issues if issue.number in numbers}
+    missing = [n for n in numbers if n not in found]
+    if missing:
+        earlier = Issue.objects.filter(repository=repo.repository, number__in=missing, is_pull_request=False)
+        found.update({issue.number: issue for issue in earlier})
+    return [found[n] for n in numbers if n in found]
+
+
 class AnthropicAnalyzer:
     name = "anthropic"
 
@@ -88,14 +158,20 @@ class AnthropicAnalyzer:
         concurrency: int = 4,
         deadline: float = 600.0,
         cache: AnalysisCache | None = None,
+        record_dir: Path | str | None = None,
+        cap: int | None = None,
     ):
         self.client = client
         self.item_model = item_model
         self.synthesis_model = synthesis_model
         self.concurrency = concurrency
         self.deadline = deadline
-        self.cache = cache or AnalysisCache()
+        self.record_dir = record_dir
+        self.cache = cache or (NoCache() if record_dir else AnalysisCache())
+        self.cap = cap
         self.heuristic = HeuristicAnalyzer()
+        self.recorder: ExchangeRecorder | None = None
+        self._warm: set[tuple[str, str]] = set()  # (model, kind) whose cached prefix is written
 
     @classmethod
     def from_settings(cls) -> AnthropicAnalyzer:
@@ -110,35 +186,57 @@ class AnthropicAnalyzer:
             synthesis_model=settings.ANTHROPIC_MODEL or newest_model("sonnet"),
             concurrency=settings.ANTHROPIC_CONCURRENCY,
             deadline=settings.ANTHROPIC_DEADLINE,
+            record_dir=getattr(settings, "ANTHROPIC_RECORD_DIR", None),
         )
 
     # --- one call -----------------------------------------------------------------------------
-    def call(self, model: str, prompt: prompts.Prompt, shape: type[BaseModel], title: str, max_tokens: int):
+    @staticmethod
+    def cacheable(model: str, prompt: prompts.Prompt) -> bool:
+        """Is the stable prefix (guide and task) long enough for `model` to cache it?"""
+        return estimated_tokens(prompt.system) >= cache_minimum(model)
+
+    def request(self, model: str, prompt: prompts.Prompt, *, reuse: bool) -> dict:
+        """The Messages API body. The breakpoint closes the stable prefix (guide, then task); it is
+        set only when another call of the kind will read it and the prefix reaches the minimum a
+        model caches (below it, a marker is billed as plain input anyway)."""
+        task = {"type": "text", "text": prompt.task}
+        if reuse and self.cacheable(model, prompt):
+            task["cache_control"] = {"type": "ephemeral"}
+        return {
+            "model": model,
+            "max_tokens": MAX_TOKENS[prompt.kind],
+            "system": [{"type": "text", "text": prompt.guide}, task],
+            "messages": [{"role": "user", "content": prompt.user}],
+            "output_config": {"format": {"type": "json_schema", "schema": output_schema(prompt.kind)}},
+        }
+
+    def call(self, model: str, prompt: prompts.Prompt, reuse: bool = False) -> CallResult:
         """One structured call, retried once on a schema violation; never raises for the provider."""
+        body = self.request(model, prompt, reuse=reuse)
         result = CallResult()
         for _attempt in range(2):
             try:
-                response = self.client.messages.create(
-                    model=model,
-                    max_tokens=max_tokens,
-                    system=[{"type": "text", "text": prompt.system, "cache_control": {"type": "ephemeral"}}],
-                    messages=[{"role": "user", "content": prompt.user}],
-                    output_config={"format": {"type": "json_schema", "schema": output_schema(shape, title)}},
-                )
+                response = self.client.messages.create(**body)
             except anthropic.APIStatusError as error:
+                self._record(body, error.status_code, {"type": "error", "error": {"type": _error_type(error)}})
                 result.failure, result.status = "service", error.status_code
                 return result
             except anthropic.APIError:  # connection errors and timeouts, after the SDK's retries
                 result.failure = "service"
                 return result
+            self._record(body, 200, response.model_dump(mode="json", exclude_none=True))
             result.usage.add(self._usage(model, response.usage))
             try:
-                result.value = self._parse(response, shape)
+                result.value = self._parse(response, SHAPES[prompt.kind])
                 result.failure = ""
                 return result
             except SchemaError:
                 result.failure = "schema"
         return result
+
+    def _record(self, body: dict, status: int, response: dict) -> None:
+        if self.recorder:
+            self.recorder.record(body, status, response)
 
     @staticmethod
     def _parse(response, shape: type[BaseModel]) -> BaseModel:
@@ -169,7 +267,59 @@ class AnthropicAnalyzer:
             ),
         )
 
-    # --- map: the commits -------------------------------------------------------------------------
+    def _run_all(self, calls: dict[str, tuple[str, prompts.Prompt]], started: float, progress=None):
+        """Run calls `concurrency` at a time; what has not finished by the deadline gives up.
+
+        Calls of one kind share a cached prefix, and a cache entry exists only once its first
+        request is answered: the first call of a kind not yet cached runs alone, the rest after it."""
+        results: dict[str, CallResult] = {}
+        if not calls:
+            return results
+        reuse = len(calls) > 1
+        executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="anthropic")
+        keys = list(calls)
+        model, prompt = calls[keys[0]]
+        first = (model, prompt.kind)
+        try:
+            waiting: dict[Future, str] = {}
+            if reuse and first not in self._warm and self.cacheable(model, prompt):
+                waiting[executor.submit(self.call, model, prompt, True)] = keys.pop(0)
+                self._collect(waiting, results, started, len(calls), progress)
+                self._warm.add(first)
+            waiting = {executor.submit(self.call, *calls[key], reuse): key for key in keys}
+            self._collect(waiting, results, started, len(calls), progress)
+        finally:
+            executor.shutdown(wait=False, cancel_futures=True)
+        for key in calls:
+            results.setdefault(key, CallResult(failure="deadline"))
+        return results
+
+    def _collect(self, futures: dict[Future, str], results: dict, started: float, total: int, progress) -> None:
+        waiting = set(futures)
+        while waiting:
+            remaining = self.deadline - (time.monotonic() - started)
+            if remaining <= 0:
+                return
+            done, waiting = wait(waiting, timeout=remaining, return_when=FIRST_COMPLETED)
+            for future in done:
+                try:
+                    results[futures[future]] = future.result()
+                except Exception:  # a bug of ours, not the provider's: log it, fall back
+                    logger.exception("model call for %s failed", futures[future])
+                    results[futures[future]] = CallResult(failure="service")
+                if progress:
+                    progress(len(results), total)
+
+    @staticmethod
+    def _failure_text(result: CallResult) -> str:
+        if result.failure == "schema":
+            return "the model's answer broke the schema twice"
+        if result.failure == "deadline":
+            return "the model did not answer before the build deadline"
+        status = f" (HTTP {result.status})" if result.status else ""
+        return f"the model service failed{status} after retries"
+
+    # --- the whole build ----------------------------------------------------------------------------
     def analyze(self, day: DayInput, progress=None) -> ReportDraft:
         draft = ReportDraft(
             analyzer=self.name,
@@ -179,36 +329,85 @@ class AnthropicAnalyzer:
             model_ids={"item": self.item_model, "synthesis": self.synthesis_model},
             prompt_version=prompts.PROMPT_VERSION,
         )
+        if self.record_dir:
+            self.recorder = ExchangeRecorder(self.record_dir, day.day, day.language, (settings.ANTHROPIC_API_KEY,))
         started = time.monotonic()
-        items = self.analyze_commits(day, draft, started, progress)
-        draft.sections = self.synthesize_repositories(day, items, draft, started)
-        draft.summary, draft.conclusions = self.synthesize_issue(day, draft)
+        reasons = self.select(day, draft, started)
+        items = self.analyze_commits(day, draft, started, progress, reasons)
+        draft.sections = self.sections(day, items)
+        # The syntheses see only checked items: what they repeat has passed the checks once. The
+        # build checks the whole draft again; items that passed do not fail the second time.
+        check_draft(draft, day)
+        self.synthesize_repositories(day, draft, started)
+        draft.summary, draft.conclusions = self.synthesize_issue(day, draft, started)
         return draft
 
-    def analyze_commits(self, day: DayInput, draft: ReportDraft, started: float, progress) -> dict[str, ItemDraft]:
+    # --- select -------------------------------------------------------------------------------------
+    def select(self, day: DayInput, draft: ReportDraft, started: float) -> dict[str, str]:
+        """Choose each repository's highlights (updating its triage); the reason of each, by SHA."""
+        cap = self.cap or settings.HIGHLIGHTS_PER_REPO
+        language = day.language
+        choices: dict[str, selection.Choice] = {}
+        calls = {}
+        for repo in day.repos:
+            name = repo.repository.full_name
+            if not repo.commits:
+                continue
+            if len(repo.commits) <= selection.ANALYZE_ALL_UP_TO:
+                choices[name] = selection.analyze_all(repo.triage, language)
+            else:
+                calls[name] = (self.synthesis_model, prompts.selection_prompt(repo, day.day.isoformat(), language, cap))
+        results = self._run_all(calls, started)
+        reasons: dict[str, str] = {}
+        for repo in day.repos:
+            name = repo.repository.full_name
+            if name in results:
+                choices[name] = self._choice(repo, results[name], cap, language, draft)
+            if name in choices:
+                repo.triage = selection.apply(repo.triage, choices[name].highlighted)
+                reasons.update(choices[name].reasons)
+        return reasons
+
+    def _choice(self, repo: RepoDay, result: CallResult, cap: int, language: str, draft: ReportDraft):
+        name = repo.repository.full_name
+        draft.usage.add(result.usage)
+        rules = selection.rule_choice(repo.triage, language)
+        if result.failure:
+            draft.warnings.append(f"{name}: selection: {self._failure_text(result)}; the rules' pick is used")
+            return rules
+        picks = [(pick.sha, pick.reason) for pick in result.value.highlights]
+        choice = selection.model_choice(repo.triage, picks, cap, language)
+        if choice is None:
+            draft.warnings.append(f"{name}: the model's selection named no commit of the day; the rules' pick is used")
+            return rules
+        if choice.ignored:
+            draft.warnings.append(
+                f"{name}: the model's selection named {len(choice.ignored)} commit(s) the day does not have; ignored"
+            )
+        return choice
+
+    # --- map: the commits -------------------------------------------------------------------------
+    def analyze_commits(
+        self, day: DayInput, draft: ReportDraft, started: float, progress=None, reasons: dict[str, str] | None = None
+    ) -> dict[str, ItemDraft]:
+        reasons = reasons or {}
         language = day.language
         jobs = {sha: repo for repo in day.repos for sha in repo.triage.highlighted}
-        cached = self.cache.get_many(list(jobs), self.item_model, language)
         items: dict[str, ItemDraft] = {}
-        for sha, payload in cached.items():
-            item = self._item_from(jobs[sha], sha, CommitItem.model_validate(payload), draft)
+        for sha, payload in self.cache.get_many(list(jobs), self.item_model, language).items():
+            try:
+                answer = CommitItem.model_validate(payload)
+            except ValidationError:  # stored by an older shape under the same version: ask again
+                continue
+            item = self._item_from(jobs[sha], sha, answer, draft)
             if item:
                 items[sha] = item
-        pending = [sha for sha in jobs if sha not in cached]
-        results = self._run_all(
-            {
-                sha: (
-                    self.item_model,
-                    prompts.item_prompt(jobs[sha], sha, language),
-                    CommitItem,
-                    "commit_item",
-                    ITEM_MAX_TOKENS,
-                )
-                for sha in pending
-            },
-            started,
-            progress,
-        )
+        pending = [sha for sha in jobs if sha not in items]
+        calls = {
+            sha: (self.item_model, prompts.item_prompt(jobs[sha], sha, language, linked_issues(jobs[sha], sha)))
+            for sha in pending
+        }
+        results = self._run_all(calls, started, progress)
         for sha in pending:
             repo, result = jobs[sha], results[sha]
             draft.usage.add(result.usage)
@@ -223,44 +422,9 @@ class AnthropicAnalyzer:
                 continue
             self.cache.put(sha, self.item_model, language, result.value.model_dump(), result.usage)
             items[sha] = item
+        for sha, item in items.items():
+            item.selection_reason = reasons.get(sha, item.selection_reason)
         return items
-
-    def _run_all(self, calls: dict[str, tuple], started: float, progress) -> dict[str, CallResult]:
-        """Run calls `concurrency` at a time; what has not finished by the deadline gives up."""
-        results: dict[str, CallResult] = {}
-        if not calls:
-            return results
-        executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="anthropic")
-        futures: dict[Future, str] = {executor.submit(self.call, *args): key for key, args in calls.items()}
-        try:
-            waiting = set(futures)
-            while waiting:
-                remaining = self.deadline - (time.monotonic() - started)
-                if remaining <= 0:
-                    break
-                done, waiting = wait(waiting, timeout=remaining, return_when=FIRST_COMPLETED)
-                for future in done:
-                    try:
-                        results[futures[future]] = future.result()
-                    except Exception:  # a bug of ours, not the provider's: log it, fall back
-                        logger.exception("model call for %s failed", futures[future])
-                        results[futures[future]] = CallResult(failure="service")
-                    if progress:
-                        progress(len(results), len(calls))
-        finally:
-            executor.shutdown(wait=False, cancel_futures=True)
-        for key in calls:
-            results.setdefault(key, CallResult(failure="deadline"))
-        return results
-
-    @staticmethod
-    def _failure_text(result: CallResult) -> str:
-        if result.failure == "schema":
-            return "the model's answer broke the schema twice"
-        if result.failure == "deadline":
-            return "the model did not answer before the build deadline"
-        status = f" (HTTP {result.status})" if result.status else ""
-        return f"the model service failed{status} after retries"
 
     def _fallback(self, repo: RepoDay, sha: str, language: str) -> ItemDraft:
         item = self.heuristic.item(repo, sha, language)
@@ -268,53 +432,79 @@ class AnthropicAnalyzer:
         return item
 
     def _item_from(self, repo: RepoDay, sha: str, answer: CommitItem, draft: ReportDraft) -> ItemDraft | None:
-        """Checks by code: the SHA must be the one asked about. Links and stories come from code too."""
-        if not (len(answer.sha) >= 7 and sha.startswith(answer.sha.lower())):
+        """Checks by code: the SHA must be the one asked about; a breaking claim must name a surface
+        the commit has. Links and stories come from code too."""
+        where = f"{repo.repository.full_name} {sha[:7]}"
+        if not (len(answer.sha) >= 7 and sha.startswith(answer.sha.strip().lower())):
             draft.warnings.append(
-                f"{repo.repository.full_name} {sha[:7]}: the model named an unknown commit; "
-                "its item was dropped and the heuristic analysis is used"
+                f"{where}: the model named an unknown commit; its item was dropped and the heuristic analysis is used"
             )
             return None
+        commit = repo.commit(sha)
+        snippets = [
+            Snippet(s.path.strip(), s.language.strip().lower(), textwrap.dedent(s.code).strip("\n"), s.note.strip())
+            for s in answer.snippets
+            if s.code.strip()
+        ][:MAX_SNIPPETS]
+        breaking, surface = answer.breaking, answer.breaking_surface.strip()
+        if breaking and not self._names_public_surface(repo, sha, surface):
+            draft.warnings.append(
+                f"{where}: the model called the commit breaking without naming a surface the commit changes; "
+                "it is not marked breaking"
+            )
+            breaking = False
         story = repo.triage.story_of(sha)
-        code = answer.code
-        lines = textwrap.dedent(code.snippet).strip("\n") if code else ""
-        snippets = [Snippet(code.path, code.language.lower(), lines)] if code else []
         return ItemDraft(
             sha=sha,
             category=answer.category,
-            title=answer.title,
-            details=answer.details,
-            impact=answer.impact,
+            title=answer.headline.strip() or commit.title,
+            details=answer.details.strip(),
+            impact=answer.impact.strip(),
             risk=answer.risk,
-            breaking=answer.breaking,
+            breaking=breaking,
             snippets=snippets,
             score=repo.triage.verdicts[sha].score,
-            related=[{"sha": s, "role": role} for s, role in (story.members if story else []) if s != sha],
+            related=related_of(story, sha),
             source="anthropic",
+            verdict=answer.verdict,
+            verdict_reason=answer.verdict_reason.strip(),
+            breaking_surface=surface if breaking else "",
+            topics=list(dict.fromkeys(answer.topics)),
         )
 
+    @staticmethod
+    def _names_public_surface(repo: RepoDay, sha: str, surface: str) -> bool:
+        """The surface names at least one thing in backticks, and all it names are in the commit."""
+        names = _BACKTICKED.findall(surface)
+        sources: Sources = commit_sources(repo, sha)
+        return bool(names) and all(sources.has_name(name) for name in names)
+
     # --- reduce: repositories, then the issue ---------------------------------------------------------
-    def synthesize_repositories(
-        self, day: DayInput, items: dict[str, ItemDraft], draft: ReportDraft, started: float
-    ) -> list[SectionDraft]:
+    def sections(self, day: DayInput, items: dict[str, ItemDraft]) -> list[SectionDraft]:
+        """Each repository's section: the analyzed highlights, and until the synthesis answers, the
+        heuristic's assessment and issue picks (with fixed_by from the pull requests)."""
+        sections = []
+        for repo in day.repos:
+            section = self.heuristic.section(repo, day.language)
+            section.highlights = [items[sha] for sha in repo.triage.highlighted if sha in items]
+            for issue in section.issues:
+                issue.fixed_by = fixing_commit(repo, issue.number)
+            sections.append(section)
+        return sections
+
+    def synthesize_repositories(self, day: DayInput, draft: ReportDraft, started: float) -> None:
         language = day.language
-        sections = {}
+        sections = {section.repository.full_name: section for section in draft.sections}
+        fixes: dict[str, dict[int, str]] = {}
         calls = {}
         for repo in day.repos:
-            highlights = [items[sha] for sha in repo.triage.highlighted if sha in items]
-            section = self.heuristic.section(repo, language)
-            section.highlights = highlights
-            sections[repo.repository.full_name] = section
+            name = repo.repository.full_name
+            fixes[name] = {i.number: sha for i in repo.new_issues if (sha := fixing_commit(repo, i.number))}
             if repo.commits or repo.new_issues:
-                prompt = prompts.repository_prompt(repo, highlights, day.day.isoformat(), language)
-                calls[repo.repository.full_name] = (
-                    self.synthesis_model,
-                    prompt,
-                    RepositorySynthesis,
-                    "repository_synthesis",
-                    SYNTHESIS_MAX_TOKENS,
-                )
-        results = self._run_all(calls, started, None)
+                highlights = sections[name].highlights
+                prompt = prompts.repository_prompt(repo, highlights, day.day.isoformat(), language, fixes[name])
+                calls[name] = (self.synthesis_model, prompt)
+        results = self._run_all(calls, started)
         for repo in day.repos:
             name = repo.repository.full_name
             if name not in results:
@@ -325,18 +515,28 @@ class AnthropicAnalyzer:
                 draft.warnings.append(f"{name}: {self._failure_text(result)}; the assessment is the heuristic one")
                 continue
             section = sections[name]
-            section.assessment = result.value.assessment
+            section.assessment = result.value.assessment.strip()
             known = {issue.number: issue for issue in repo.new_issues}
             picks = []
-            for pick in result.value.issue_highlights[:5]:
+            for pick in result.value.issue_highlights:
                 if pick.number not in known:
                     draft.warnings.append(f"{name}: dropped a highlight of unknown issue #{pick.number}")
                     continue
-                picks.append(IssueDraft(number=pick.number, title=known[pick.number].title, why=pick.why))
-            section.issues = picks
-        return [sections[repo.repository.full_name] for repo in day.repos]
+                if any(p.number == pick.number for p in picks):
+                    continue
+                picks.append(
+                    IssueDraft(
+                        number=pick.number,
+                        title=known[pick.number].title,
+                        why=pick.why.strip(),
+                        fixed_by=fixes[name].get(pick.number, ""),
+                    )
+                )
+            section.issues = picks[:MAX_ISSUE_PICKS]
 
-    def synthesize_issue(self, day: DayInput, draft: ReportDraft) -> tuple[list[Statement], list[Statement]]:
+    def synthesize_issue(
+        self, day: DayInput, draft: ReportDraft, started: float | None = None
+    ) -> tuple[list[Statement], list[Statement]]:
         fallback = (
             self.heuristic.summary(draft.sections, day.language),
             self.heuristic.conclusions(draft.sections, day),
@@ -344,7 +544,9 @@ class AnthropicAnalyzer:
         if not any(section.highlights or section.issues for section in draft.sections):
             return fallback
         prompt = prompts.issue_prompt(day.day.isoformat(), draft.sections, day.language)
-        result = self.call(self.synthesis_model, prompt, IssueSynthesis, "issue_synthesis", SYNTHESIS_MAX_TOKENS)
+        result = self._run_all(
+            {"issue": (self.synthesis_model, prompt)}, time.monotonic() if started is None else started
+        )["issue"]
         draft.usage.add(result.usage)
         if result.failure:
             draft.warnings.append(f"summary: {self._failure_text(result)}; the heuristic summary is used")
@@ -360,6 +562,15 @@ class AnthropicAnalyzer:
             return matches[0] if len(matches) == 1 else cite
 
         def statements(answers) -> list[Statement]:
-            return [Statement(answer.text, [full(c) for c in answer.cites]) for answer in answers]
+            return [
+                Statement(answer.text.strip(), [full(c) for c in answer.cites], answer.lead.strip())
+                for answer in answers
+            ]
 
         return statements(result.value.summary), statements(result.value.conclusions)
+
+
+def _error_type(error: anthropic.APIStatusError) -> str:
+    body = error.body if isinstance(error.body, dict) else {}
+    inner = body.get("error") if isinstance(body.get("error"), dict) else body
+    return str(inner.get("type") or "error")
