@@ -413,9 +413,7 @@ class FakeAnthropic:
         for path, lines in added.items():
             block = _telling_block(lines)
             if block and len(snippets) < 2:
-                note = (f"`{path}` 中新增的代码" if zh else f"the lines added to `{path}`") + (
-                    f"，定义了 `{_first(block, _DEFINITION)}`" if zh and _first(block, _DEFINITION) else ""
-                )
+                note = _note(zh, path, block, len(snippets))
                 snippets.append({"path": path, "language": _language(path), "code": "\n".join(block), "note": note})
         if behaviour == "bad_snippet":
             path = snippets[0]["path"] if snippets else "x.py"
@@ -453,7 +451,7 @@ class FakeAnthropic:
             "snippets": snippets,
             "impact": _impact(zh, category, topics, flags, envs, breaking),
             "verdict": verdict,
-            "verdict_reason": _verdict_reason(zh, verdict, measure),
+            "verdict_reason": _verdict_reason(zh, verdict, measure, category),
             "breaking": breaking,
             "breaking_surface": surface,
             "topics": topics,
@@ -632,7 +630,9 @@ def _details(zh, category, path, new_names, gone_names, calls, flags, envs, meas
         parts.append((openers_zh if zh else openers_en)[variant])
     if new_names:
         names = "、".join(f"`{n}`" for n in new_names[:3]) if zh else ", ".join(f"`{n}`" for n in new_names[:3])
-        parts.append(f"新增了 {names} 的定义。" if zh else f"It defines {names}.")
+        defines_zh = [f"新增了 {names} 的定义。", f"引入 {names}。", f"{names} 是这次新加的。"]
+        defines_en = [f"It defines {names}.", f"It introduces {names}.", f"{names} are new."]
+        parts.append((defines_zh if zh else defines_en)[(variant + 1) % 3])
     if gone_names:
         names = "、".join(f"`{n}`" for n in gone_names[:3]) if zh else ", ".join(f"`{n}`" for n in gone_names[:3])
         parts.append(f"同时删除了 {names}。" if zh else f"It removes {names}.")
@@ -641,7 +641,10 @@ def _details(zh, category, path, new_names, gone_names, calls, flags, envs, meas
     if envs:
         parts.append(f"新读取环境变量 `{envs[0]}`。" if zh else f"It reads the environment variable `{envs[0]}`.")
     elif calls:
-        parts.append(f"新代码调用了 `{calls[0]}`。" if zh else f"The new code calls `{calls[0]}`.")
+        call = f"`{calls[0]}`"
+        calls_zh = [f"新代码调用了 {call}。", f"关键的一步是调用 {call}。", f"新的逻辑经由 {call} 完成。"]
+        calls_en = [f"The new code calls {call}.", f"The key step calls {call}.", f"It goes through {call}."]
+        parts.append((calls_zh if zh else calls_en)[(variant + 2) % 3])
     if measure:
         figure = measure.group(0).strip()
         parts.append(f"提交说明给出的测量结果是 {figure}。" if zh else f"The commit message reports {figure}.")
@@ -683,18 +686,50 @@ def _impact(zh, category, topics, flags, envs, breaking) -> str:
     )
 
 
-def _verdict_reason(zh, verdict, measure) -> str:
+def _note(zh: bool, path: str, block: list[str], index: int) -> str:
+    """What the quoted lines show, told from what they contain."""
+    name = path.rsplit("/", 1)[-1]
+    definition, env, flag = _first(block, _DEFINITION), _first(block, _ENV), _first(block, _FLAG)
+    if env:
+        return f"读取环境变量 `{env}` 的地方" if zh else f"where `{env}` is read"
+    if flag:
+        return f"注册命令行参数 `{flag}`" if zh else f"the flag `{flag}` is registered"
+    if definition:
+        return (f"`{definition}` 的定义" if index else f"新增的 `{definition}`") if zh else f"the new `{definition}`"
+    if any(re.search(r"\bif\b", line) for line in block):
+        return f"`{name}` 里新加的判断条件" if zh else f"the new condition in `{name}`"
+    variants_zh = [f"`{name}` 中新增的几行", f"这几行落在 `{name}`", f"`{name}` 的改动核心"]
+    variants_en = [f"the lines added to `{name}`", f"the core of the change in `{name}`", f"what `{name}` now does"]
+    return (variants_zh if zh else variants_en)[(len(name) + index) % 3]
+
+
+_REASONS = {
+    ("positive", "Bugfix"): ("修复点集中，回归面小。", "The fix is narrow; little can regress."),
+    ("positive", "Model"): ("新增模型支持，不影响已有模型。", "A new model; existing ones are untouched."),
+    ("positive", "Hardware"): ("只影响对应的硬件平台。", "Only the platform it targets is affected."),
+    ("positive", "Feature"): ("新增能力，默认不改变已有配置。", "A new capability; defaults stay as they were."),
+    ("watch", "Kernel"): ("内核改动需要在目标硬件上验证。", "Kernel work needs checking on your hardware."),
+    ("watch", "Core"): ("调度和引擎路径的改动，升级后需要观察。", "Engine and scheduler paths changed; watch them."),
+    ("watch", "Perf"): ("性能改动需要在自己的负载上复测。", "Performance work: measure it on your workload."),
+}
+
+
+def _verdict_reason(zh, verdict, measure, category="") -> str:
     if verdict == "risk":
         return "改动会让现有用法失效，需要先检查。" if zh else "Existing usage stops working; check it first."
-    if verdict == "watch":
-        if measure:
-            return (
-                "提交说明给出了测量结果，但需要在自己的负载上验证。"
-                if zh
-                else "The measurement is the author's; verify it on your workload."
-            )
-        return "改动位于热路径，升级后需要观察。" if zh else "The change is in a hot path; watch it after upgrading."
-    return "改动范围清晰，风险小。" if zh else "A contained change with little risk."
+    if verdict == "watch" and measure:
+        return (
+            "提交说明给出了测量结果，但需要在自己的负载上验证。"
+            if zh
+            else "The measurement is the author's; verify it on your workload."
+        )
+    default = (
+        ("改动位于热路径，升级后需要观察。", "The change is in a hot path; watch it after upgrading.")
+        if verdict == "watch"
+        else ("改动范围清晰，风险小。", "A contained change with little risk.")
+    )
+    zh_text, en_text = _REASONS.get((verdict, category), default)
+    return zh_text if zh else en_text
 
 
 class _Handler(BaseHTTPRequestHandler):
