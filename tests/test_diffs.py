@@ -1,5 +1,7 @@
 from newsletter.analysis.diffs import (
     file_role,
+    hunks,
+    is_model_path,
     is_verbatim,
     language_for,
     patch_lines,
@@ -78,3 +80,39 @@ def test_verbatim_means_every_line_is_in_the_diff():
     assert not is_verbatim("raise ValueError('made up')", PATCH)
     assert not is_verbatim("", PATCH)
     assert not is_verbatim("KEEP = 1", None)
+
+
+def test_hunks_keep_the_header_git_shows_and_both_sides():
+    patch = (
+        '@@ -17,3 +17,2 @@ QuantizationMethods = Literal[\n     "fp8",\n-    "bitblas",\n     "gguf",\n'
+        "@@ -90 +90 @@\n-a\n+b"
+    )
+    first, second = hunks(patch)
+    assert first.header == "QuantizationMethods = Literal["
+    assert first.side("-") == ['    "fp8",', '    "bitblas",', '    "gguf",'] and first.side("+") == [
+        '    "fp8",',
+        '    "gguf",',
+    ]
+    assert second.header == "" and second.lines == [("-", "a"), ("+", "b")]
+
+
+def test_model_directories():
+    for path in (
+        "vllm/model_executor/models/llama.py",
+        "python/sglang/srt/models/qwen3.py",
+        "python/sglang/multimodal_gen/runtime/models/dits/wanvideo.py",
+        "vllm/transformers_utils/configs/qwen3_asr.py",
+    ):
+        assert is_model_path(path), path
+    assert not is_model_path("vllm/model_executor/layers/linear.py")
+    assert not is_model_path("vllm/config/model.py")
+
+
+def test_removals_inside_models_and_kernels_are_no_public_symbols():
+    gone = "@@ -1,2 +0,0 @@\n-class Helper:\n-    pass"
+    files = [
+        {"path": "vllm/model_executor/models/llama.py", "patch": gone},
+        {"path": "csrc/attention/paged.cu", "patch": "@@ -1,2 +0,0 @@\n-struct Params {\n-};"},
+    ]
+    assert symbol_changes(files).removed == ()
+    assert symbol_changes([{"path": "vllm/utils/helpers.py", "patch": gone}]).removed == ("Helper",)

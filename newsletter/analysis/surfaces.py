@@ -239,12 +239,17 @@ def _flags(files: list[dict], found: _Found) -> None:
     minus: dict[str, str] = {}
     plus: dict[str, str] = {}
     for change in files:
-        for mark, text in (line for hunk in hunks(change.get("patch")) for line in hunk.lines):
-            if mark == " ":
-                continue
-            for flag in _FLAG.findall(text):
-                if re.match(r"^\s*(?:[\w.]+\.)?add_argument\(|^\s*(?:[\"']--?[\w-]+[\"']\s*,\s*)+$", text):
-                    (minus if mark == "-" else plus).setdefault(flag, change["path"])
+        for hunk in hunks(change.get("patch")):
+            docstring = {"-": False, "+": False}  # flags quoted in a docstring's example are no flags
+            for mark, text in hunk.lines:
+                for side in ("-", "+"):
+                    if mark in (" ", side) and (text.count('"""') + text.count("'''")) % 2:
+                        docstring[side] = not docstring[side]
+                if mark == " " or docstring[mark]:
+                    continue
+                if re.match(r"^\s*(?:[\w.]+\.)?add_argument\(|^\s*[\"']--?[\w-]+[\"']\s*,", text):
+                    for flag in _FLAG.findall(text):
+                        (minus if mark == "-" else plus).setdefault(flag, change["path"])
         for hunk in hunks(change.get("patch")):
             before, after = (_arguments(side) for side in _sides(hunk))
             for flag in before.keys() & after.keys():

@@ -29,8 +29,8 @@ _TITLE = {
     r"|fused|rmsnorm|rope|cubins?|jit)\b",
     "quantization": r"\b(quant\w*|fp8|fp4|nvfp4|mxfp4|mxfp8|int8|int4|w4a16|w8a8|w4a8|awq|gptq|marlin\w*|bitblas"
     r"|modelopt|compressed[- ]tensors|gguf|bitsandbytes|torchao)\b",
-    "speculative": r"\b(eagle\d*|mtp|medusa|draft model|spec(ulative)?[ _-]?decod\w*|speculat\w*|speculators?|ngram"
-    r"|acceptance length)\b",
+    "speculative": r"\b(eagle\d*|mtp|medusa|draft model|spec(ulative)?[ _-]?decod\w*|speculat\w*|speculators?"
+    r"|acceptance length|ngram\w*)\b",
     "distributed": r"\b(tensor parallel\w*|pipeline parallel\w*|expert parallel\w*|tp|pp|ep|dp|dcp|all[- ]?reduce"
     r"|all[- ]?gather|all2all|a2a|nccl|pynccl|disaggregat\w*|p/d|pd|prefill/decode|kv transfer|kv connector|nixl"
     r"|mooncake|mori(-io|ep)?|eplb|deepep|multi[- ]node|2 node|distributed)\b",
@@ -66,6 +66,7 @@ def topics_for(commit: CommitLike, verdict: Verdict) -> list[str]:
     ):
         found.add("kernel")
     title = re.sub(r"\(#\d+\)", "", commit.title).replace("_", " ")
+    title = re.sub(r"\bmodel ?runner\b", "runner", title, flags=re.I)  # the engine's runner, not a model
     for topic, pattern in _TITLE.items():
         if re.search(pattern, title, re.I):
             found.add(topic)
