@@ -31,6 +31,7 @@ from newsletter.analysis.references import Reference, reference_of
 from newsletter.analysis.signals import FLOORS, Facts, fire
 from newsletter.analysis.stories import Story, link_stories
 from newsletter.analysis.surfaces import surface_changes
+from newsletter.analysis.titles import CATEGORIES, FIXES, candidate_categories, parse_title, settle_category
 from newsletter.analysis.topics import topics_for
 
 __all__ = ["CATEGORIES", "Story", "Triage", "Verdict", "judge", "parse_title", "triage"]
@@ -53,11 +54,6 @@ class PullRequestLike(Protocol):
     labels: tuple[str, ...]
 
 
-# Report categories, most telling first: when a title carries several tags, the first wins.
-CATEGORIES = [
-    "Revert", "Critical", "Security", "Breaking", "Deprecation", "Perf", "Bugfix", "Model", "Kernel",
-    "Hardware", "Core", "Feature", "Refactor", "Misc", "Docs", "CI", "Test",
-]  # fmt: skip
 BASE_SCORE = {
     "Revert": 60, "Critical": 90, "Security": 85, "Breaking": 70, "Deprecation": 55, "Perf": 45,
     "Kernel": 40, "Model": 38, "Core": 38, "Feature": 35, "Bugfix": 33, "Hardware": 28, "Refactor": 22,
@@ -68,88 +64,8 @@ NOISE_CAP = 15  # the ceiling of noise
 HIGHLIGHT_MIN = 20  # below this a commit goes to the table even if there is room
 ANALYZE_ALL_UP_TO = 3  # a repository-day with this many commits or fewer has every one analyzed
 
-TAGS = {
-    "revert": "Revert", "critical": "Critical", "security": "Security", "cve": "Security",
-    "breaking": "Breaking", "breaking change": "Breaking", "deprecation": "Deprecation", "deprecate": "Deprecation",
-    "perf": "Perf", "performance": "Perf", "optimization": "Perf", "optim": "Perf", "speedup": "Perf",
-    "bugfix": "Bugfix", "bug fix": "Bugfix", "fix": "Bugfix", "bug": "Bugfix", "hotfix": "Bugfix", "fixes": "Bugfix",
-    "model": "Model", "models": "Model", "new model": "Model", "multimodal": "Model", "vlm": "Model",
-    "kernel": "Kernel", "kernels": "Kernel", "jit kernel": "Kernel", "cuda": "Kernel", "triton": "Kernel",
-    "amd": "Hardware", "rocm": "Hardware", "hardware": "Hardware", "npu": "Hardware", "xpu": "Hardware",
-    "intel gpu": "Hardware", "cpu": "Hardware", "tpu": "Hardware", "musa": "Hardware", "ascend": "Hardware",
-    "hpu": "Hardware", "gaudi": "Hardware", "neuron": "Hardware", "mps": "Hardware", "blackwell": "Hardware",
-    "core": "Core", "scheduler": "Core", "engine": "Core", "v1": "Core", "model runner v2": "Core",
-    "modelrunner v2": "Core", "torch.compile": "Core", "spec decode": "Core", "attention": "Core",
-    "feature": "Feature", "feat": "Feature", "frontend": "Feature", "api": "Feature", "pd": "Feature",
-    "quantization": "Feature", "lora": "Feature", "ux": "Feature",
-    "refactor": "Refactor", "chore": "Refactor", "cleanup": "Refactor", "style": "Refactor",
-    "misc": "Misc", "ez": "Misc", "minor": "Misc", "benchmark": "Misc", "bench": "Misc", "backport": "Misc",
-    "doc": "Docs", "docs": "Docs", "documentation": "Docs",
-    "ci": "CI", "ci/build": "CI", "build": "CI", "release": "CI", "ci fix": "CI",
-    "test": "Test", "tests": "Test", "testing": "Test",
-}  # fmt: skip
-# "word:" / "word(scope)!:" prefixes, alone or after the bracket tags.
-_PREFIX = re.compile(r"^([a-z][a-z /-]*?)(\([^)]*\))?(!)?\s*:\s+", re.I)
-_BRACKETS = re.compile(r"^\s*\[([^\]]{1,40})\]\s*:?\s*")
-_PR_SUFFIX = re.compile(r"\s*\(#\d+\)\s*$")
-
-_VERBS = [
-    (re.compile(r"^(fix|fixes|fixed|bugfix|resolve|correct|handle|guard)\b", re.I), "Bugfix"),
-    (re.compile(r"^(optimi[sz]e|speed up|accelerate|tune|reduce (latency|overhead|memory))\b", re.I), "Perf"),
-    (re.compile(r"^(remove|delete|drop|deprecate)\b", re.I), "Refactor"),
-    (re.compile(r"^(refactor|clean ?up|simplify|consolidate|make .* (modular|cleaner)|rename|move|extract)\b", re.I),
-     "Refactor"),
-    (re.compile(r"^(adds?|added|supports?|enables?|introduces?|implements?|allows?|integrat\w*|make .*\bwork)\b", re.I),
-     "Feature"),
-    (re.compile(r"^(update|improve|use|pass|relax|make)\b", re.I), "Misc"),
-]  # fmt: skip
-_MODEL_WORDS = re.compile(
-    r"\b(model|models|llm|vl|vlm|asr|ocr|tts|qwen\w*|llama\w*|deepseek\w*|glm\w*|kimi\w*)\b", re.I
-)
-# A scope tag ([ModelRunner V2], [Multimodal]) says where, not what: a cleanup there is a refactor.
-_CLEANUP = re.compile(r"\b(clean ?up|cleanups|simplif\w+|refactor\w*|tidy|consolidat\w+|reorganiz\w+)\b", re.I)
-_SCOPES = ("Core", "Model", "Kernel", "Hardware", "Feature", "Misc")
-_FIXES = re.compile(r"\b(fix|fixes|fixed|fixing|bugfix|hotfix)\b", re.I)
 _CORE_PATH = re.compile(r"(^|/)(core|sched\w*|engine|managers|model_runner|worker)(/|_|\.)")
 _API_PATH = re.compile(r"(^|/)(entrypoints|openai|server_args|api)(/|\.|_)")
-
-
-@dataclass(frozen=True)
-class TitleParts:
-    tags: tuple[str, ...]  # lower-cased bracket tags and conventional prefixes, in order
-    text: str  # the title without tags, prefixes and the (#N) suffix
-
-
-def parse_title(title: str) -> TitleParts:
-    tags: list[str] = []
-    rest = title.strip()
-    while True:
-        bracket = _BRACKETS.match(rest)
-        if bracket:
-            tags.extend(t.strip().lower() for t in re.split(r"\]\s*\[", bracket.group(1)) if t.strip())
-            rest = rest[bracket.end() :]
-            continue
-        prefix = _PREFIX.match(rest)
-        if prefix and (prefix.group(1).lower() in TAGS or prefix.group(1).lower().split("/")[0] in TAGS):
-            tags.append(prefix.group(1).lower())
-            if prefix.group(3):
-                tags.append("breaking")
-            rest = rest[prefix.end() :]
-            continue
-        break
-    return TitleParts(tuple(tags), _PR_SUFFIX.sub("", rest).strip())
-
-
-def _tag_categories(tags: Sequence[str]) -> list[str]:
-    found = []
-    for tag in tags:
-        # "model runner v2" is Core as a whole; "ci/build" or "rocm ci" only in pieces.
-        pieces = [tag] if tag in TAGS else re.split(r"[/ ,]+", tag)
-        for piece in pieces:
-            category = TAGS.get(piece)
-            if category and category not in found:
-                found.append(category)
-    return found
 
 
 @dataclass(frozen=True)
@@ -201,17 +117,7 @@ def judge(commit: CommitLike, pull_request: PullRequestLike | None = None, repos
         reference = reference_of(
             commit.title, pull_request.body or "", own_pr=commit.pr_number, own_sha=commit.sha, repository=repository
         )
-    categories = _tag_categories(parts.tags)
-    if reference and reference.kind == "revert":
-        categories.insert(0, "Revert")
-    elif reference and reference.kind == "redo" and not categories and reference.titles:
-        categories = _tag_categories(parse_title(reference.titles[0]).tags)  # a redo is what it brings back
-    if not categories:
-        categories = [category for pattern, category in _VERBS if pattern.match(parts.text)][:1]
-        if categories and categories[0] in ("Feature", "Misc") and _MODEL_WORDS.search(parts.text):
-            categories = ["Model"]
-        if not categories and "kernel" in roles:
-            categories = ["Kernel"]
+    categories = candidate_categories(parts, roles, reference)
     notes = "\n".join([commit.message or "", pull_request.body if pull_request else ""])
     facts = Facts(
         title=commit.title,
@@ -230,24 +136,12 @@ def judge(commit: CommitLike, pull_request: PullRequestLike | None = None, repos
         reference=reference,
         pr_body=pull_request.body if pull_request else "",
         pr_labels=tuple(pull_request.labels) if pull_request else (),
-        fix="Bugfix" in categories or "Critical" in categories or bool(_FIXES.search(parts.text)),
+        fix="Bugfix" in categories or "Critical" in categories or bool(FIXES.search(parts.text)),
         roles=roles,
     )
     fired = fire(facts)
     names = {rule.name for rule, _ in fired}
-    if "security" in names and "Security" not in categories:
-        categories.append("Security")
-    category = min(categories, key=CATEGORIES.index) if categories else "Misc"
-    if "new-model" in names and category in ("Feature", "Misc", "Refactor", "Hardware", "Core", "Kernel"):
-        category = "Model"
-    elif category in _SCOPES and _CLEANUP.search(parts.text) and not _FIXES.search(parts.text):
-        category = "Refactor"
-    only = set(roles)
-    if category not in ("Revert", "Critical", "Security"):
-        if only and (only <= {"docs"} or ("Docs" in categories and only <= {"docs", "tooling", "ci", "test"})):
-            category = "Docs"
-        elif (only and only <= {"ci", "test", "tooling"}) or "tooling-config" in names:
-            category = "Test" if only == {"test"} else "CI"
+    category = settle_category(categories, parts, roles, names)
 
     score = float(BASE_SCORE[category])
     reasons = [f"category {category}"]
