@@ -145,7 +145,18 @@ def test_the_selection_prompt_lists_every_commit_once_with_floor_picks_and_stori
     triage.stories[lead] = Story(lead=lead, members=[(member, "change"), (lead, "revert")])
     triage.floor = [lead]
     triage.ranked = [sha for sha in selection.ranked_of(triage) if sha != member]
+    told, quiet = (repo.commit(sha) for sha in triage.highlighted[1:3])
+    repo.pull_requests = {
+        told.pr_number: PullRequest(
+            told.pr_number, told.title, "Cuts p99 latency.\n\nSigned-off-by: a <b>", ("perf",), (), ""
+        ),
+        quiet.pr_number: PullRequest(quiet.pr_number, quiet.title, "", ("ready",), (), ""),
+    }
     user = prompts.selection_prompt(repo, "2026-01-29", "en", 8).user
+    assert f"\n  PR #{told.pr_number} (labels: perf): Cuts p99 latency." in user
+    assert next(line for line in user.splitlines() if line.startswith(f"- {quiet.sha[:12]}")).endswith(
+        " | PR labels: ready"
+    )
     lines = [line for line in user.splitlines() if line.startswith("- ")]
     assert sorted(line[2:14] for line in lines) == sorted(c.sha[:12] for c in repo.commits)
     assert f"- {lead[:12]} [" in lines[0] and "floor" in lines[0]

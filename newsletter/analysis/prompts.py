@@ -110,9 +110,12 @@ def _selection_line(repo: RepoDay, sha: str, rank: int | None, marks: list[str])
     line += f" | reason: {_one_line(selection.reason_of(verdict), 160)}"
     pull = repo.pull_request(sha)
     if pull:
-        labels = ", ".join(pull.labels) or "-"
+        labels = ", ".join(pull.labels)
         summary = _one_line(_pull_body(pull, SELECTION_PULL_BUDGET), SELECTION_PULL_BUDGET)
-        line += f"\n  PR #{pull.number} (labels: {labels}): {summary or '-'}"
+        if summary:
+            line += f"\n  PR #{pull.number} (labels: {labels or '-'}): {summary}"
+        elif labels:  # an empty body is not worth a line of its own
+            line += f" | PR labels: {labels}"
     return line
 
 
