@@ -42,7 +42,7 @@ def main() -> None:
     from django.urls import include, path
 
     from newsletter.build import build_report
-    from newsletter.models import Report, ReportItem
+    from newsletter.models import ItemSnippet, Report, ReportItem, ReportStatement
     from sources.replay import ReplayServer
 
     settings.CACHES["default"]["LOCATION"] = str(scratch / "cache")
@@ -52,22 +52,40 @@ def main() -> None:
         call_command("collect", "--date", "2026-01-29", stdout=StringIO())
     base = build_report(day=date(2026, 1, 29), language="zh", analyzer="heuristic")
     Report.objects.filter(pk=base.pk).update(status="sent")
-    sections = list(base.sections.prefetch_related("items"))
+    sections = list(base.sections.prefetch_related("items__snippets"))
+    statements = list(base.statements.prefetch_related("commits", "issues"))
     first_day = date(2026, 1, 29) - timedelta(days=args.reports - 1)
     for n in range(args.reports - 1):
         copy = Report.objects.create(
-            date=first_day + timedelta(days=n), language="zh", status="sent",
-            summary=base.summary, conclusions=base.conclusions, analyzer="heuristic",
-        )  # fmt: skip
-        items = []
+            date=first_day + timedelta(days=n), language="zh", status="sent", analyzer="heuristic"
+        )
+        items, snippets = [], []
         for section in sections:
             new_section = type(section).objects.create(report=copy, repository_id=section.repository_id,
                                                        order=section.order, assessment=section.assessment,
                                                        stats=section.stats)  # fmt: skip
             for item in section.items.all():
+                item_snippets = list(item.snippets.all())
                 item.pk, item.report, item.section = None, copy, new_section
                 items.append(item)
+                snippets += [(item, snippet) for snippet in item_snippets]
         ReportItem.objects.bulk_create(items, batch_size=500)
+        for item, snippet in snippets:
+            snippet.pk, snippet.item = None, item
+        ItemSnippet.objects.bulk_create([snippet for _, snippet in snippets], batch_size=500)
+        copies = ReportStatement.objects.bulk_create(
+            ReportStatement(report=copy, kind=s.kind, order=s.order, lead=s.lead, text=s.text) for s in statements
+        )
+        ReportStatement.commits.through.objects.bulk_create(
+            ReportStatement.commits.through(reportstatement_id=new.pk, commit_id=commit.pk)
+            for new, old in zip(copies, statements, strict=True)
+            for commit in old.commits.all()
+        )
+        ReportStatement.issues.through.objects.bulk_create(
+            ReportStatement.issues.through(reportstatement_id=new.pk, issue_id=issue.pk)
+            for new, old in zip(copies, statements, strict=True)
+            for issue in old.issues.all()
+        )
 
     def trivial(request):
         return HttpResponse("ok")

@@ -1,79 +1,14 @@
-"""A checked draft as Report rows: a section per repository, its items, the cited statements."""
+"""A checked draft as Report rows: a section per repository, its items and their snippets, the
+statements of the summary and the conclusions with the commits and issues they cite."""
 
 from __future__ import annotations
-
-import re
-from functools import cache
-from string import Formatter
 
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from newsletter.analysis.draft import DayInput, ReportDraft, Statement
-from newsletter.analysis.wording import TEXT
-from newsletter.models import Report, ReportItem, ReportSection
-from newsletter.render.escape import inline, phrase
-
-
-def citation_links(cites: list[str], data: DayInput, language: str) -> str:
-    links = []
-    for cite in cites:
-        if "#" in cite:
-            full_name, number = cite.split("#")
-            repo = next(r for r in data.repos if r.repository.full_name == full_name)
-            issue = next(i for i in repo.new_issues if i.number == int(number))
-            links.append(f"[#{number}]({issue.html_url})")
-        else:
-            _, commit = data.find_commit(cite)
-            links.append(f"[`{commit.short_sha}`]({commit.html_url})")
-    if language == "zh":
-        return "（" + "、".join(links) + "）"
-    return " (" + ", ".join(links) + ")"
-
-
-@cache
-def _emphatic_sentences(language: str) -> list[tuple[re.Pattern, str]]:
-    """The heuristic's sentence shapes that carry emphasis ("**vLLM**: …"), each as (pattern, template)."""
-    shapes = []
-    for template in TEXT[language].values():
-        if "**" not in template:
-            continue
-        pattern, fields = "", set()
-        for literal, field, _, _ in Formatter().parse(template):
-            pattern += re.escape(literal)
-            if field is not None:
-                pattern += f"(?P={field})" if field in fields else f"(?P<{field}>.+?)"
-                fields.add(field)
-        shapes.append((re.compile(pattern, re.S), template))
-    return shapes
-
-
-def statement_markdown(text: str, data: DayInput) -> str:
-    """A summary or conclusion sentence as Markdown, without its full stop.
-
-    Written in one of our own emphatic shapes about a repository of the day, it keeps that shape's
-    emphasis and only the values filled in (titles, names) are escaped; any other sentence, the
-    model's included, is escaped whole and so shows no emphasis of its own.
-    """
-    text = (text or "").strip()
-    names = {repo.repository.display_name for repo in data.repos}
-    for pattern, template in _emphatic_sentences(data.language):
-        match = pattern.fullmatch(text)
-        if match and match.groupdict().get("name") in names:
-            values = {key: phrase(value) for key, value in match.groupdict().items()}  # none opens the line
-            return template.rstrip("。.").format(**values)
-    # The full stop goes before escaping: stripped after, it could leave a dangling backslash.
-    return inline(text.rstrip("。."))
-
-
-def statement_lines(statements: list[Statement], data: DayInput, marker: str) -> str:
-    lines = []
-    for number, statement in enumerate(statements, start=1):
-        prefix = f"{number}." if marker == "1." else marker
-        text = statement_markdown(statement.text, data)
-        end = "。" if data.language == "zh" else "."
-        lines.append(f"{prefix} {text}{citation_links(statement.cites, data, data.language)}{end}")
-    return "\n".join(lines)
+from newsletter.analysis.draft import TOPICS, VERDICTS, DayInput, ReportDraft, Statement
+from newsletter.models import ItemSnippet, Report, ReportItem, ReportSection, ReportStatement
+from newsletter.render.escape import inline
 
 
 def store_draft(draft: ReportDraft, data: DayInput) -> Report:
@@ -81,8 +16,6 @@ def store_draft(draft: ReportDraft, data: DayInput) -> Report:
     report = Report.objects.create(
         date=data.day,
         language=data.language,
-        summary=statement_lines(draft.summary, data, "-"),
-        conclusions=statement_lines(draft.conclusions, data, "1."),
         analyzer=draft.analyzer,
         model_ids=draft.model_ids,
         prompt_version=draft.prompt_version,
@@ -95,6 +28,7 @@ def store_draft(draft: ReportDraft, data: DayInput) -> Report:
         warnings=draft.warnings,
         built_at=timezone.now(),
     )
+    snippets: list[ItemSnippet] = []
     for order, (section, repo) in enumerate(zip(draft.sections, data.repos, strict=True)):
         row = ReportSection.objects.create(
             report=report,
@@ -103,7 +37,7 @@ def store_draft(draft: ReportDraft, data: DayInput) -> Report:
             assessment=inline(section.assessment),
             stats=section.stats,
         )
-        items = [
+        highlights = [
             ReportItem(
                 report=report,
                 section=row,
@@ -113,12 +47,14 @@ def store_draft(draft: ReportDraft, data: DayInput) -> Report:
                 category=item.category,
                 title=item.title,
                 details=item.details,
-                code_snippet=item.snippets[0].code if item.snippets else "",
-                code_path=item.snippets[0].path if item.snippets else "",
-                code_language=item.snippets[0].language if item.snippets else "",
                 impact=item.impact,
                 risk=item.risk,
                 breaking=item.breaking,
+                breaking_surface=_fit(item.breaking_surface, ReportItem, "breaking_surface") if item.breaking else "",
+                verdict=item.verdict if item.verdict in VERDICTS else "",
+                verdict_reason=item.verdict_reason,
+                topics=[topic for topic in TOPICS if topic in item.topics],
+                selection_reason=item.selection_reason,
                 score=item.score,
                 order=order,
                 source=item.source,
@@ -126,7 +62,7 @@ def store_draft(draft: ReportDraft, data: DayInput) -> Report:
             for order, item in enumerate(section.highlights)
         ]
         verdicts = repo.triage.verdicts
-        items += [
+        listed = [
             ReportItem(
                 report=report,
                 section=row,
@@ -140,7 +76,8 @@ def store_draft(draft: ReportDraft, data: DayInput) -> Report:
             for order, sha in enumerate(section.listed)
         ]
         issues = {i.number: i for i in repo.new_issues}
-        items += [
+        day_commits = {c.sha: c for c in repo.commits}
+        picked = [
             ReportItem(
                 report=report,
                 section=row,
@@ -148,9 +85,85 @@ def store_draft(draft: ReportDraft, data: DayInput) -> Report:
                 issue=issues[issue.number],
                 title=issue.title,
                 details=issue.why,
+                fixed_by=day_commits.get(issue.fixed_by),
                 order=order,
             )
             for order, issue in enumerate(section.issues)
         ]
-        bulk_create_with_history(items, ReportItem)  # the first version of each item is history too
+        # The first version of each item is history too; the created rows come back with their keys.
+        highlights = bulk_create_with_history(highlights, ReportItem)
+        bulk_create_with_history(listed + picked, ReportItem)
+        snippets += [
+            ItemSnippet(
+                item=row,
+                order=n,
+                path=_fit(s.path, ItemSnippet, "path"),
+                language=_fit(s.language, ItemSnippet, "language"),
+                code=s.code,
+                note=s.note.strip(),
+            )
+            for row, item in zip(highlights, section.highlights, strict=True)
+            for n, s in enumerate(item.snippets)
+        ]
+    bulk_create_with_history(snippets, ItemSnippet)
+    store_statements(
+        report,
+        [(ReportStatement.Kind.SUMMARY, s) for s in draft.summary]
+        + [(ReportStatement.Kind.CONCLUSION, s) for s in draft.conclusions],
+        data,
+    )
     return report
+
+
+def store_statements(report: Report, statements: list[tuple[str, Statement]], data: DayInput) -> None:
+    """Statements as rows citing Commit and Issue rows, in a constant number of queries.
+
+    Their first history version records what they cited: an editor's later change of the
+    citations then shows in the report's edit history as a change, not as the build's doing.
+    """
+    commits = {c.sha: c for repo in data.repos for c in repo.commits}
+    issues = {f"{repo.repository.full_name}#{i.number}": i for repo in data.repos for i in repo.new_issues}
+    orders = {kind: 0 for kind in ReportStatement.Kind.values}
+    rows, cites = [], []
+    for kind, statement in statements:
+        rows.append(
+            ReportStatement(
+                report=report,
+                kind=kind,
+                order=orders[kind],
+                lead=_fit(statement.lead, ReportStatement, "lead"),
+                text=statement.text.strip(),
+            )
+        )
+        orders[kind] += 1
+        cites.append(
+            (
+                [commits[c] for c in dict.fromkeys(statement.cites) if c in commits],
+                [issues[c] for c in dict.fromkeys(statement.cites) if c in issues],
+            )
+        )
+    if not rows:
+        return
+    rows = bulk_create_with_history(rows, ReportStatement)
+    history = ReportStatement.history.model
+    versions = {version.id: version for version in history.objects.filter(id__in=[row.pk for row in rows])}
+    for field, column, picked in (("commits", "commit_id", 0), ("issues", "issue_id", 1)):
+        links = getattr(ReportStatement, field).through
+        links.objects.bulk_create(
+            links(reportstatement_id=row.pk, **{column: cited.pk})
+            for row, both in zip(rows, cites, strict=True)
+            for cited in both[picked]
+        )
+        # History keeps the link rows as they are, their own keys included: read back, not assumed.
+        linked = links.objects.filter(reportstatement_id__in=versions)
+        past = getattr(history, field).model
+        past.objects.bulk_create(
+            past(id=link.pk, history=versions[link.reportstatement_id], reportstatement_id=link.reportstatement_id,
+                 **{column: getattr(link, column)})
+            for link in linked
+        )  # fmt: skip
+
+
+def _fit(text: str, model, field: str) -> str:
+    """Stripped, and cut to the column's length: PostgreSQL refuses what does not fit."""
+    return (text or "").strip()[: model._meta.get_field(field).max_length]

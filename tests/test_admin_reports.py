@@ -7,7 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from newsletter.build import build_report
-from newsletter.models import Delivery, Report, ReportItem
+from newsletter.models import Commit, Delivery, Issue, ItemSnippet, Report, ReportItem, ReportStatement
+from newsletter.render.markdown import render_markdown
 from tests.mailing import parts, subscriber
 
 pytestmark = pytest.mark.django_db
@@ -23,9 +24,9 @@ def change_url(report):
     return reverse("admin:newsletter_report_change", args=[report.pk])
 
 
-def form_payload(client, report) -> dict:
-    """The change form as the browser would submit it, unchanged."""
-    page = client.get(change_url(report))
+def form_payload(client, report, url: str | None = None) -> dict:
+    """The change form (the report's, or `url`'s) as the browser would submit it, unchanged."""
+    page = client.get(url or change_url(report))
     assert page.status_code == 200
     data = {}
     for form in [
@@ -42,6 +43,8 @@ def form_payload(client, report) -> dict:
                     data[key] = "on"
             elif hasattr(value, "pk"):
                 data[key] = value.pk
+            elif isinstance(value, list):  # cited rows, or topic slugs
+                data[key] = [getattr(v, "pk", v) for v in value]
             else:
                 data[key] = value
     for inline in page.context["inline_admin_formsets"]:
@@ -142,11 +145,16 @@ def test_approve_then_dispatch_sends_and_freezes_the_report(
     assert sorted(smtp.recipients()) == ["ada@example.com", "vllm@example.com"]
     page = editor_client.get(change_url(draft)).content.decode()
     assert 'sent <span data-count="sent">2</span>' in page and "read-only" in page
-    assert 'name="summary"' not in page  # no form fields: view only
-    before = draft.summary
-    editor_client.post(change_url(draft), {"summary": "changed after sending"})
-    draft.refresh_from_db()
-    assert draft.summary == before
+    assert 'name="statements-0-text"' not in page  # no form fields: view only
+    item = ReportItem.objects.filter(report=draft, kind="highlight").first()
+    assert 'name="snippets-0-code"' not in editor_client.get(item_url(item)).content.decode()
+    statement = draft.statements.first()
+    editor_client.post(
+        change_url(draft), {"statements-TOTAL_FORMS": "1", "statements-INITIAL_FORMS": "1",
+                            "statements-0-id": statement.pk, "statements-0-text": "changed after sending"}
+    )  # fmt: skip
+    statement.refresh_from_db()
+    assert statement.text != "changed after sending"
 
 
 def test_dispatch_now_needs_an_approved_report(editor_client, draft, smtp):
@@ -174,8 +182,9 @@ def test_editing_an_approved_report_returns_it_to_draft(editor_client, collected
     report = build_report(day=timezone.localdate(), language="zh", analyzer="heuristic")
     editor_client.post(reverse("admin:newsletter_report_approve", args=[report.pk]))
     data = form_payload(editor_client, report)
-    data["summary"] = report.summary + "\n- An editor's note."
+    data |= {"statements-TOTAL_FORMS": "1", "statements-0-order": "0", "statements-0-text": "An editor's note."}
     editor_client.post(change_url(report), data)
+    assert report.statements.get().text == "An editor's note."
     report.refresh_from_db()
     assert report.status == "draft" and report.approved_by is None
     assert not Schedule.objects.filter(name=f"ai-infra-daily: dispatch {report.pk}").exists()
@@ -205,3 +214,117 @@ def test_dispatch_now_sends_an_approved_report_before_its_time(
     # Today's collected data is empty in the bundled days: nothing to tell, so nobody is emailed.
     assert report.status == "sent" and smtp.count() == 0
     assert Delivery.objects.get().status == "skipped"
+
+
+def item_url(item):
+    return reverse("admin:newsletter_reportitem_change", args=[item.pk])
+
+
+def prefix_of(data: dict, start: str, pk: int) -> str:
+    """The form prefix ("statements-0", "items-3") of the row `pk` in an inline starting with `start`."""
+    return next(
+        key[:-3] for key, value in data.items() if key.startswith(start) and key.endswith("-id") and value == pk
+    )
+
+
+def test_statements_are_edited_inline_with_their_citations(editor_client, draft, editor):
+    page = editor_client.get(change_url(draft)).content.decode()
+    assert "Summary (摘要)" in page and "Conclusions (总结)" in page
+    # Citations are picked by search: the page never lists the thousands of commits and issues.
+    assert 'data-ajax--url="/admin/autocomplete/"' in page and 'name="statements-0-commits"' in page
+    assert page.count("<option") < 200
+    statement = draft.statements.get(kind="summary", order=0)
+    before = ", ".join(c.short_sha for c in statement.commits.order_by("pk")) or "-"
+    cited = Commit.objects.get(sha__startswith="c4e744d")
+    issue = Issue.objects.get(number=2440)
+    data = form_payload(editor_client, draft)
+    prefix = prefix_of(data, "statements", statement.pk)
+    data |= {f"{prefix}-lead": "Blackwell 支持", f"{prefix}-text": "两项改动", f"{prefix}-commits": [cited.pk],
+             f"{prefix}-issues": [issue.pk]}  # fmt: skip
+    # A new conclusion, in the conclusions' inline.
+    conclusions = "statements-2"  # the second inline of statements: Django numbers its prefix
+    new = int(data[f"{conclusions}-TOTAL_FORMS"])
+    data |= {f"{conclusions}-TOTAL_FORMS": new + 1, f"{conclusions}-{new}-order": 9,
+             f"{conclusions}-{new}-text": "编辑补充的一句", f"{conclusions}-{new}-commits": [cited.pk]}  # fmt: skip
+    answer = editor_client.post(change_url(draft), data)
+    assert answer.status_code == 302, answer.context and answer.context.get("errors")
+
+    statement.refresh_from_db()
+    assert (statement.lead, statement.text) == ("Blackwell 支持", "两项改动")
+    assert list(statement.commits.all()) == [cited] and list(statement.issues.all()) == [issue]
+    added = draft.statements.get(text="编辑补充的一句")
+    assert added.kind == "conclusion" and list(added.commits.all()) == [cited]
+    markdown = render_markdown(draft)
+    assert (
+        f"- **Blackwell 支持**：两项改动（[`{cited.short_sha}`]({cited.html_url})、[#2440]({issue.html_url})）。"
+        in markdown
+    )
+    assert f"编辑补充的一句（[`{cited.short_sha}`]({cited.html_url})）。" in markdown
+    assert "编辑补充的一句" not in render_markdown(draft, ["sgl-project/sglang"])
+
+    history = editor_client.get(change_url(draft)).content.decode()
+    table = history[history.index('class="edit-history"') :]
+    assert f"report statement {statement.pk}: lead" in table and "Blackwell 支持" in table
+    row = table[table.index(f"report statement {statement.pk}: commits") :].split("</tr>")[0]
+    assert row.endswith(f"<td>{before}</td><td>{cited.short_sha}</td>")
+    assert statement.history.first().history_user == editor
+
+
+def test_autocomplete_finds_commits_and_issues_for_editors(editor_client, draft):
+    url = reverse("admin:autocomplete")
+    query = {"app_label": "newsletter", "model_name": "reportstatement", "field_name": "commits", "term": "c4e744d"}
+    found = editor_client.get(url, query).json()["results"]
+    commit = Commit.objects.get(sha__startswith="c4e744d")
+    assert [r["id"] for r in found] == [str(commit.pk)]
+    found = editor_client.get(url, query | {"field_name": "issues", "term": "2440"}).json()["results"]
+    assert [r["id"] for r in found] == [str(Issue.objects.get(number=2440).pk)]
+
+
+def test_item_fields_are_edited_inline(editor_client, draft):
+    item = ReportItem.objects.get(report=draft, kind="highlight", commit__sha__startswith="c4e744d")
+    ReportItem.objects.filter(pk=item.pk).update(selection_reason="the day's biggest speedup")
+    page = editor_client.get(change_url(draft)).content.decode()
+    assert "the day&#x27;s biggest speedup" in page and f'href="{item_url(item)}"' in page
+    data = form_payload(editor_client, draft)
+    prefix = prefix_of(data, "items", item.pk)
+    data |= {f"{prefix}-verdict": "risk", f"{prefix}-verdict_reason": "no benchmark yet",
+             f"{prefix}-breaking_surface": "env var `VLLM_X` removed", f"{prefix}-topics": ["api", "hardware"],
+             f"{prefix}-selection_reason": "posted, but read-only"}  # fmt: skip
+    answer = editor_client.post(change_url(draft), data)
+    assert answer.status_code == 302, answer.context and answer.context.get("errors")
+    item.refresh_from_db()
+    assert (item.verdict, item.verdict_reason) == ("risk", "no benchmark yet")
+    assert item.breaking_surface == "env var `VLLM_X` removed"
+    assert item.topics == ["hardware", "api"] and item.selection_reason == "the day's biggest speedup"
+    assert "**评估**：风险 — no benchmark yet" in render_markdown(draft)
+    assert "the day's biggest speedup" not in render_markdown(draft)  # for the editor only
+
+    data = form_payload(editor_client, draft)
+    data[f"{prefix_of(data, 'items', item.pk)}-fixed_by"] = item.commit.pk  # a highlight is fixed by nothing
+    answer = editor_client.post(change_url(draft), data)
+    assert answer.status_code == 200 and "Only an issue is fixed by a commit." in answer.content.decode()
+
+
+def test_snippets_are_edited_on_the_items_page_and_an_edit_withdraws_approval(editor_client, draft):
+    Report.objects.filter(pk=draft.pk).update(status=Report.Status.APPROVED)
+    item = ReportItem.objects.get(report=draft, kind="highlight", commit__sha__startswith="c4e744d")
+    snippet = item.snippets.get()
+    page = editor_client.get(item_url(item))
+    assert page.status_code == 200 and 'name="snippets-0-code"' in page.content.decode()
+    data = form_payload(editor_client, draft, item_url(item))
+    data |= {"snippets-0-note": "the new permute path", "snippets-TOTAL_FORMS": 2, "snippets-1-order": 1,
+             "snippets-1-path": "csrc/moe/permute.cu", "snippets-1-language": "cpp", "snippets-1-code": "int x = 1;",
+             "snippets-1-note": "the kernel side"}  # fmt: skip
+    answer = editor_client.post(item_url(item), data)
+    assert answer.status_code == 302 and answer.url == change_url(draft)
+    assert [(s.note, s.path) for s in item.snippets.all()] == [
+        ("the new permute path", snippet.path), ("the kernel side", "csrc/moe/permute.cu")
+    ]  # fmt: skip
+    draft.refresh_from_db()
+    assert draft.status == Report.Status.DRAFT
+    markdown = render_markdown(draft)
+    assert "  - **代码细节**：the new permute path\n" in markdown and "    // csrc/moe/permute.cu\n" in markdown
+    history = editor_client.get(change_url(draft)).content.decode()
+    assert f"item snippet {snippet.pk}: note" in history
+    assert ItemSnippet.history.filter(id=snippet.pk).count() == 2
+    assert ReportStatement.history.filter(report_id=draft.pk, history_type="~").count() == 0

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from newsletter.build import build_report
-from newsletter.models import Commit, Report, ReportItem, ReportSection
+from newsletter.models import Commit, ItemSnippet, Report, ReportItem, ReportSection
 
 pytestmark = pytest.mark.django_db
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -27,16 +27,26 @@ def sent(day: date, language: str = "zh") -> Report:
 def clone(report: Report, day: date) -> Report:
     """A copy of a sent report under another date: many issues without building each."""
     copy = Report.objects.create(
-        date=day, language=report.language, status="sent", summary=report.summary, conclusions=report.conclusions,
-        analyzer=report.analyzer, sent_at=report.sent_at,
-    )  # fmt: skip
+        date=day, language=report.language, status="sent", analyzer=report.analyzer, sent_at=report.sent_at
+    )
     for section in report.sections.all():
-        items = list(section.items.all())
+        items = list(section.items.prefetch_related("snippets"))
         section.pk, section.report = None, copy
         section.save()
+        snippets = []
         for item in items:
+            snippets += [(item, snippet) for snippet in item.snippets.all()]
             item.pk, item.report, item.section = None, copy, section
         ReportItem.objects.bulk_create(items)
+        for item, snippet in snippets:
+            snippet.pk, snippet.item = None, item
+        ItemSnippet.objects.bulk_create([snippet for _, snippet in snippets])
+    for statement in report.statements.prefetch_related("commits", "issues"):
+        commits, issues = list(statement.commits.all()), list(statement.issues.all())
+        statement.pk, statement.report = None, copy
+        statement.save()
+        statement.commits.set(commits)
+        statement.issues.set(issues)
     return copy
 
 

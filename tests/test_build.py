@@ -34,10 +34,11 @@ def test_an_existing_draft_needs_force_and_a_locked_report_is_never_rebuilt(coll
     rebuilt = build_report(day=DAY, language="zh", analyzer="heuristic", force=True)
     assert rebuilt.pk != first.pk and Report.objects.count() == 1
     for status in (Report.Status.APPROVED, Report.Status.SENDING, Report.Status.SENT):
-        Report.objects.filter(pk=rebuilt.pk).update(status=status, summary="edited by the editor")
+        Report.objects.filter(pk=rebuilt.pk).update(status=status)
+        rebuilt.statements.filter(order=0, kind="summary").update(text="edited by the editor")
         with pytest.raises(BuildError, match=f"is {status}; it is never rebuilt"):
             build_report(day=DAY, language="zh", analyzer="heuristic", force=True)
-        assert Report.objects.get(pk=rebuilt.pk).summary == "edited by the editor"
+        assert Report.objects.get(pk=rebuilt.pk).statements.filter(text="edited by the editor").exists()
 
 
 def test_languages_are_separate_reports(collected):
@@ -79,4 +80,4 @@ def test_check_draft_drops_what_cannot_be_true(collected):
 
 def test_a_day_without_activity_builds_an_empty_report(replay, db):
     report = build_report(day=date(2026, 1, 20), language="en", analyzer="heuristic")
-    assert report.summary == "" and all(s.stats["commits"] == 0 for s in report.sections.all())
+    assert not report.statements.exists() and all(s.stats["commits"] == 0 for s in report.sections.all())

@@ -73,6 +73,7 @@ def test_assessment_issues_summary_and_conclusions(collected):
     assert [issue.number for issue in flashinfer.issues] == [2440]
     assert flashinfer.issues[0].why.startswith("缺陷报告（bug, op: misc）：We have received a report")
     assert sglang.assessment.startswith("今日合入 26 个提交（+10004/−10634 行，22 位作者）")
-    assert [s.text.split("：")[0] for s in draft.summary] == ["**FlashInfer**", "**SGLang**", "**vLLM**"]
+    assert [s.lead for s in draft.summary] == ["FlashInfer", "SGLang", "vLLM"]
+    assert all(s.lead and "**" not in s.text + s.lead for s in draft.summary + draft.conclusions)
     assert all(statement.cites for statement in draft.summary + draft.conclusions)
     assert 1 <= len(draft.conclusions) <= 6

@@ -254,15 +254,30 @@ def test_hostile_text_is_only_text_in_every_output(
     assert report.analyzer == analyzer and not report.warnings, report.warnings
     items = ReportItem.objects.filter(report=report)
     highlight = items.get(kind=ReportItem.Kind.HIGHLIGHT)
-    assert HOSTILE in highlight.title and "<script>" in highlight.code_snippet  # the hostile text is in there
+    assert HOSTILE in highlight.title and "<script>" in highlight.snippets.get().code  # the hostile text is in there
     assert items.filter(kind=ReportItem.Kind.LISTED).count() == 3 and items.filter(kind=ReportItem.Kind.ISSUE).exists()
     if analyzer == "anthropic":  # the model's hostile answers made it into the report
         assert highlight.title == highlight.details == highlight.impact == MODEL_TEXT
-        assert report.summary.count("The model repeats it") == report.conclusions.count("The model repeats it") == 2
+        sentences = report.statements.values_list("kind", "text")
+        assert [kind for kind, text in sentences if "The model repeats it" in text] == ["conclusion"] * 2 + [
+            "summary"
+        ] * 2
+
+    # The other fields an analyzer or an editor writes are hostile too: a statement's lead, a verdict's
+    # reason, a breaking surface, a snippet's note; and the issue names the commit that fixes it.
+    ReportItem.objects.filter(pk=highlight.pk).update(
+        verdict="risk", verdict_reason=MODEL_TEXT, breaking=True, breaking_surface=MODEL_TEXT, topics=["api"]
+    )
+    highlight.snippets.update(note=MODEL_TEXT)
+    assert report.statements.update(lead=MODEL_TEXT[:200]) >= 1  # as long as a lead may be
+    items.filter(kind=ReportItem.Kind.ISSUE).update(fixed_by=commit)
 
     out = StringIO()
     call_command("export_report", "--date", DAY.isoformat(), "--format", "md", "--language", "en", stdout=out)
-    check_markdown(out.getvalue(), "export_report --format md")
+    exported = out.getvalue()
+    assert exported.count("Risk — The model repeats it") == exported.count("⚠️ breaking (The model repeats it") == 1
+    assert f"Fixed by [`{commit.short_sha}`]({commit.html_url})." in exported
+    check_markdown(exported, "export_report --format md")
 
     # The admin preview, as an editor sees it before approving.
     preview = editor_client.get(

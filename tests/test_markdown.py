@@ -8,7 +8,7 @@ from markdown_it import MarkdownIt
 
 from newsletter.analysis.diffs import is_verbatim, language_for, patch_for
 from newsletter.build import build_report
-from newsletter.models import Commit, Issue, Report, ReportItem, Repository
+from newsletter.models import Commit, Issue, ItemSnippet, Report, ReportItem, Repository
 from newsletter.render.html import export_html
 from newsletter.render.markdown import render_markdown
 
@@ -51,8 +51,8 @@ def test_every_snippet_is_verbatim_in_its_patch_with_the_right_language(collecte
     report = build_report(day=DAY, language="en", analyzer="heuristic")
     markdown = render_markdown(report)
     fences = [t for t in MarkdownIt("commonmark").parse(markdown) if t.type == "fence"]
-    items = ReportItem.objects.filter(section__report=report).exclude(code_snippet="").select_related("commit")
-    by_fence = {f"{item.code_path}\n{item.code_snippet}\n": item for item in items}
+    snippets = ItemSnippet.objects.filter(item__report=report).select_related("item__commit")
+    by_fence = {f"{snippet.path}\n{snippet.code}\n": snippet.item for snippet in snippets}
     assert len(fences) == len(by_fence) >= 10
     for token in fences:
         first, _, code = token.content.partition("\n")

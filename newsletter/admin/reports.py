@@ -21,7 +21,18 @@ from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
 
 from newsletter.mail import link_for
-from newsletter.models import Delivery, Report, ReportItem, ReportSection, Subscriber, TableRow
+from newsletter.models import (
+    Commit,
+    Delivery,
+    Issue,
+    ItemSnippet,
+    Report,
+    ReportItem,
+    ReportSection,
+    ReportStatement,
+    Subscriber,
+    TableRow,
+)
 from newsletter.render.email import Variant, active_repositories, personalize, render_email, variant_for
 from newsletter.schedule import enqueue_dispatch, schedule_dispatch, withdraw_approval
 
@@ -53,8 +64,88 @@ class SectionInline(FrozenAware, admin.TabularInline):
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
+class StatementFormSet(forms.BaseInlineFormSet):
+    kind = ""  # set by the inline: the summary's or the conclusions'
+
+    def save_new(self, form, commit=True):
+        form.instance.kind = self.kind
+        return super().save_new(form, commit)
+
+
+class StatementInline(admin.TabularInline):
+    """The summary's or the conclusions' sentences: plain text, a bold lead, what each cites.
+
+    Links are built from the cited commits and issues; a variant keeps a sentence only when all
+    it cites is of the variant's repositories. An editor may add and remove sentences.
+    """
+
+    model = ReportStatement
+    formset = StatementFormSet
+    kind = ""
+    fields = ["order", "lead", "text", "commits", "issues", "legacy"]
+    readonly_fields = ["legacy"]
+    autocomplete_fields = ["commits", "issues"]  # thousands of rows: searched, never listed
+    extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(kind=self.kind).order_by("order", "pk")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.kind = self.kind
+        return formset
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "text":
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 3, "cols": 70})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not (obj and obj.is_frozen)
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and not (obj and obj.is_frozen)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not (obj and obj.is_frozen)
+
+
+class SummaryInline(StatementInline):
+    kind = ReportStatement.Kind.SUMMARY
+    verbose_name = "summary sentence"
+    verbose_name_plural = "Summary (摘要)"
+
+
+class ConclusionInline(StatementInline):
+    kind = ReportStatement.Kind.CONCLUSION
+    verbose_name = "conclusion"
+    verbose_name_plural = "Conclusions (总结)"
+
+
+class ItemForm(forms.ModelForm):
+    # The JSON list of topic slugs, edited as boxes of the analyzers' vocabulary.
+    topics = forms.MultipleChoiceField(
+        choices=ReportItem.Topic.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = ReportItem
+        fields = ["topics", "fixed_by"]  # the inline's fieldsets add the others
+
+    def clean_topics(self):
+        chosen = set(self.cleaned_data["topics"])
+        return [topic for topic in ReportItem.Topic.values if topic in chosen]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("fixed_by") and self.instance.kind != ReportItem.Kind.ISSUE:
+            self.add_error("fixed_by", "Only an issue is fixed by a commit.")
+        return data
+
+
 class ItemInline(FrozenAware, admin.StackedInline):
     model = ReportItem
+    form = ItemForm
     fk_name = "report"
     verbose_name = "highlight or issue"
     verbose_name_plural = "highlighted commits and issues"
@@ -63,24 +154,29 @@ class ItemInline(FrozenAware, admin.StackedInline):
         ("category", "risk", "breaking", "hidden", "order"),
         "title",
         "details",
-        ("code_path", "code_language"),
-        "code_snippet",
+        "snippet_link",
         "impact",
+        ("verdict", "breaking_surface"),
+        "verdict_reason",
+        "topics",
+        "fixed_by",
+        "selection_reason",
     ]
-    readonly_fields = ["where", "kind", "link", "source"]
+    readonly_fields = ["where", "kind", "link", "source", "snippet_link", "selection_reason"]
+    autocomplete_fields = ["fixed_by"]
     extra = 0
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).exclude(kind=ReportItem.Kind.LISTED)
-        return queryset.select_related("section__repository", "commit", "issue").order_by(
-            "section__order", "kind", "order"
+        return (
+            queryset.select_related("section__repository", "commit", "issue")
+            .annotate(snippet_count=Count("snippets"))
+            .order_by("section__order", "kind", "order")
         )
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
-        if db_field.name in ("title", "details", "impact"):
+        if db_field.name in ("title", "details", "impact", "verdict_reason"):
             kwargs.update(TEXTAREA)
-        if db_field.name == "code_snippet":
-            kwargs["widget"] = forms.Textarea(attrs={"rows": 8, "cols": 100, "style": "font-family: monospace"})
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     @admin.display(description="repository")
@@ -96,6 +192,14 @@ class ItemInline(FrozenAware, admin.StackedInline):
         return format_html(
             '<a href="{}" target="_blank" rel="noopener">#{}</a>', item.issue.html_url, item.issue.number
         )
+
+    @admin.display(description="code")
+    def snippet_link(self, item):
+        if item.kind != ReportItem.Kind.HIGHLIGHT:
+            return "-"
+        count = getattr(item, "snippet_count", None)
+        label = "edit snippets" if count is None else f"{count} snippet{'s' if count != 1 else ''}: edit"
+        return format_html('<a href="{}">{}</a>', reverse("admin:newsletter_reportitem_change", args=[item.pk]), label)
 
 
 class TableRowInline(FrozenAware, admin.TabularInline):
@@ -165,9 +269,8 @@ class ReportAdmin(SimpleHistoryAdmin):
     list_filter = ["status", "language", "analyzer"]
     date_hierarchy = "date"
     change_form_template = "admin/newsletter/report/change_form.html"
-    inlines = [SectionInline, ItemInline, TableRowInline]
+    inlines = [SummaryInline, SectionInline, ItemInline, TableRowInline, ConclusionInline]
     fieldsets = [
-        (None, {"fields": ["summary", "conclusions"]}),
         ("Build", {"classes": ["collapse"], "fields": [
             "status", "analyzer", "model_ids", "prompt_version", "built_at", "approved_by", "approved_at",
             ("llm_calls", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd"),
@@ -212,11 +315,6 @@ class ReportAdmin(SimpleHistoryAdmin):
     def unknown(self, report):
         return report.unknown
 
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        if db_field.name in ("summary", "conclusions"):
-            kwargs["widget"] = forms.Textarea(attrs={"rows": 8, "cols": 120})
-        return super().formfield_for_dbfield(db_field, request, **kwargs)
-
     def has_add_permission(self, request):
         return False  # reports come from builds
 
@@ -236,11 +334,13 @@ class ReportAdmin(SimpleHistoryAdmin):
 
     @admin.display(description="changes, newest first")
     def edit_history(self, report):
-        rows = []
+        changes = []
         records = [
             *report.history.all()[:50],
+            *ReportStatement.history.filter(report_id=report.pk).select_related("history_user")[:100],
             *ReportSection.history.filter(report_id=report.pk).select_related("history_user")[:100],
             *ReportItem.history.filter(report_id=report.pk).select_related("history_user")[:200],
+            *ItemSnippet.history.filter(item__report_id=report.pk).select_related("history_user")[:100],
         ]
         for record in sorted(records, key=lambda r: r.history_date, reverse=True):
             previous = record.prev_record
@@ -249,16 +349,25 @@ class ReportAdmin(SimpleHistoryAdmin):
             for change in record.diff_against(previous).changes:
                 if change.field in ("updated_at", "status", "approved_by", "approved_at"):
                     continue
-                rows.append((
-                    record.history_date.strftime("%Y-%m-%d %H:%M"),
-                    record.history_user or "system",
-                    f"{record.instance_type._meta.verbose_name} {record.id}: {change.field}",
-                    str(change.old)[:300],
-                    str(change.new)[:300],
-                ))  # fmt: skip
-        if not rows:
+                changes.append((record, change))
+                if len(changes) == 60:
+                    break
+            if len(changes) == 60:
+                break
+        if not changes:
             return "No edits yet."
-        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows[:60])
+        cited = _cited_names([change for _, change in changes])
+        rows = [
+            (
+                record.history_date.strftime("%Y-%m-%d %H:%M"),
+                record.history_user or "system",
+                f"{record.instance_type._meta.verbose_name} {record.id}: {change.field}",
+                _shown(change.old, change.field, cited)[:300],
+                _shown(change.new, change.field, cited)[:300],
+            )
+            for record, change in changes
+        ]
+        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
         return format_html(
             '<table class="edit-history"><tr><th>when</th><th>who</th><th>what</th><th>before</th><th>after</th></tr>'
             "{}</table>",
@@ -367,3 +476,92 @@ class ReportAdmin(SimpleHistoryAdmin):
         enqueue_dispatch(report)
         self.message_user(request, "Dispatch queued: the delivery counts update as it goes.")
         return self._back(report)
+
+
+_CITED = {"commits": "commit", "issues": "issue"}
+
+
+def _cited_names(changes) -> dict[tuple[str, int], str]:
+    """Short SHAs and issue numbers for the citations that changed, in one query per kind."""
+    ids: dict[str, set[int]] = {"commit": set(), "issue": set()}
+    for change in changes:
+        if change.field in _CITED:
+            key = _CITED[change.field]
+            ids[key].update(row[key] for row in [*(change.old or []), *(change.new or [])])
+    commits = Commit.objects.filter(pk__in=ids["commit"]).values_list("pk", "sha")
+    issues = Issue.objects.filter(pk__in=ids["issue"]).values_list("pk", "number")
+    return {("commit", pk): sha[:7] for pk, sha in commits} | {("issue", pk): f"#{n}" for pk, n in issues}
+
+
+def _shown(value, field: str, cited: dict) -> str:
+    if field in _CITED:  # the rows of a citation table, as simple-history compares them
+        key = _CITED[field]
+        return ", ".join(cited.get((key, row[key]), "?") for row in value or []) or "-"
+    return str(value)
+
+
+class SnippetInline(admin.StackedInline):
+    model = ItemSnippet
+    fields = [("order", "path", "language"), "note", "code"]
+    extra = 0
+    max_num = 3
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "code":
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 10, "cols": 100, "style": "font-family: monospace"})
+        if db_field.name == "note":
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 2, "cols": 100})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not (obj and obj.report.is_frozen)
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and not (obj and obj.report.is_frozen)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not (obj and obj.report.is_frozen)
+
+
+@admin.register(ReportItem)
+class ReportItemAdmin(admin.ModelAdmin):
+    """A highlighted item's own page, for its code snippets; the rest is edited on the report's page."""
+
+    inlines = [SnippetInline]
+    fields = ["report_link", "where", "link", "title"]
+    readonly_fields = fields
+
+    def get_model_perms(self, request):
+        return {}  # reached from a report, not listed on the admin's index
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("report", "section__repository", "commit", "issue")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not (obj and obj.report.is_frozen)
+
+    where = ItemInline.where
+    link = ItemInline.link
+
+    @admin.display(description="report")
+    def report_link(self, item):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:newsletter_report_change", args=[item.report_id]), item.report
+        )
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        report = form.instance.report
+        if any(formset.has_changed() for formset in formsets) and report.status == Report.Status.APPROVED:
+            withdraw_approval(report)
+            note = "The report changed after approval: it is a draft again. Approve it again to send it."
+            self.message_user(request, note, messages.WARNING)
+
+    def response_post_save_change(self, request, obj):
+        return HttpResponseRedirect(reverse("admin:newsletter_report_change", args=[obj.report_id]))

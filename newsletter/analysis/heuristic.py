@@ -272,11 +272,13 @@ class HeuristicAnalyzer:
                     )
                 else:
                     text = say(language, "summary_repo", name=name, commits=section.stats["commits"], highlights=names)
-                statements.append(Statement(text, [item.sha for item in breaking + others]))
+                lead = say(language, "summary_lead", name=name)
+                statements.append(Statement(text, [item.sha for item in breaking + others], lead))
             elif section.issues:
                 cites = [f"{section.repository.full_name}#{i.number}" for i in section.issues[:3]]
                 issues = join(language, [f"#{i.number}" for i in section.issues[:3]])
-                statements.append(Statement(say(language, "summary_issues_only", name=name, issues=issues), cites))
+                text = say(language, "summary_issues_only", name=name, issues=issues)
+                statements.append(Statement(text, cites, say(language, "summary_lead", name=name)))
         return statements
 
     def conclusions(self, sections: list[SectionDraft], day: DayInput) -> list[Statement]:
@@ -296,9 +298,12 @@ class HeuristicAnalyzer:
                     continue
                 used.update(i.sha for i in items)
                 names = join(language, [i.title for i in items])
+                name = section.repository.display_name
                 statements.append(
                     Statement(
-                        say(language, key, name=section.repository.display_name, items=names), [i.sha for i in items]
+                        say(language, key, name=name, items=names),
+                        [i.sha for i in items],
+                        say(language, f"{key}_lead", name=name),
                     )
                 )
         for section in sections:
@@ -311,7 +316,8 @@ class HeuristicAnalyzer:
                     count=len(fixes),
                     items=fixes[0].title,
                 )
-                statements.append(Statement(text, [fixes[0].sha]))
+                lead = say(language, "conclusion_fixes_lead", name=section.repository.display_name, count=len(fixes))
+                statements.append(Statement(text, [fixes[0].sha], lead))
             if section.issues:
                 first = section.issues[0]
                 text = say(
@@ -320,5 +326,6 @@ class HeuristicAnalyzer:
                     name=section.repository.display_name,
                     items=f"#{first.number} {first.title}",
                 )
-                statements.append(Statement(text, [f"{section.repository.full_name}#{first.number}"]))
+                lead = say(language, "conclusion_issues_lead", name=section.repository.display_name)
+                statements.append(Statement(text, [f"{section.repository.full_name}#{first.number}"], lead))
         return statements[:6]

@@ -1,6 +1,15 @@
 from .collected import CollectRun, Commit, Issue, Repository
 from .operations import DailyRun, Heartbeat
-from .reports import CommitAnalysis, Language, Report, ReportItem, ReportSection, TableRow
+from .reports import (
+    CommitAnalysis,
+    ItemSnippet,
+    Language,
+    Report,
+    ReportItem,
+    ReportSection,
+    ReportStatement,
+    TableRow,
+)
 from .subscribers import Delivery, ReportVariant, Subscriber, normalize_email
 
 __all__ = [
@@ -11,10 +20,12 @@ __all__ = [
     "Delivery",
     "Heartbeat",
     "Issue",
+    "ItemSnippet",
     "Language",
     "Report",
     "ReportItem",
     "ReportSection",
+    "ReportStatement",
     "ReportVariant",
     "Repository",
     "Subscriber",

@@ -38,10 +38,6 @@ class Report(models.Model):
     date = models.DateField()
     language = models.CharField(max_length=2, choices=Language.choices, default=default_language)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
-    # Markdown lines. Each line cites items with links built by code; a variant keeps only the
-    # lines whose citations all belong to its repositories.
-    summary = models.TextField(blank=True)
-    conclusions = models.TextField(blank=True)
     analyzer = models.CharField(max_length=10, choices=Analyzer.choices)
     model_ids = models.JSONField(default=dict, blank=True, help_text="Model ids by role: item, synthesis.")
     prompt_version = models.CharField(max_length=20, blank=True)
@@ -141,6 +137,23 @@ class ReportItem(models.Model):
         FALLBACK = "fallback", "heuristic (model output rejected)"
         EDITOR = "editor"
 
+    # The analyzers' vocabularies (newsletter.analysis.draft.VERDICTS and TOPICS); readers see
+    # them in their own language, named by the renderers.
+    class Verdict(models.TextChoices):
+        POSITIVE = "positive"
+        WATCH = "watch"
+        RISK = "risk"
+
+    class Topic(models.TextChoices):
+        HARDWARE = "hardware"
+        MODEL = "model"
+        KERNEL = "kernel", "Kernel/attention"
+        QUANTIZATION = "quantization"
+        SPECULATIVE = "speculative", "Speculative decoding"
+        DISTRIBUTED = "distributed"
+        SCHEDULING = "scheduling", "Scheduling/memory"
+        API = "api", "API/CLI"
+
     # The report is the section's; it is kept here too so the admin can edit items on the report page.
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="items")
     section = models.ForeignKey(ReportSection, on_delete=models.CASCADE, related_name="items")
@@ -152,12 +165,18 @@ class ReportItem(models.Model):
     category = models.CharField(max_length=20, blank=True)
     title = models.TextField(validators=[validate_header_text])  # the top one becomes the email subject
     details = models.TextField(blank=True)
-    code_snippet = models.TextField(blank=True)
-    code_path = models.CharField(max_length=500, blank=True)
-    code_language = models.CharField(max_length=30, blank=True)
     impact = models.TextField(blank=True)
     risk = models.CharField(max_length=6, choices=Risk.choices, default=Risk.LOW)
     breaking = models.BooleanField(default=False)
+    breaking_surface = models.CharField(
+        max_length=300, blank=True, help_text="Which public surface changed, e.g. CLI flag `--foo` removed."
+    )
+    verdict = models.CharField(max_length=8, choices=Verdict.choices, blank=True)
+    verdict_reason = models.TextField(blank=True, help_text="Shown only with a verdict.")
+    topics = models.JSONField(default=list, blank=True, help_text="Topic slugs, labels on the web page.")
+    selection_reason = models.TextField(blank=True, help_text="Why the analyzer picked it; never shown to readers.")
+    # An issue of the day that a commit of the same day fixes.
+    fixed_by = models.ForeignKey(Commit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     score = models.PositiveSmallIntegerField(default=0, help_text="Triage significance, 0-100.")
     order = models.PositiveIntegerField(default=0)
     hidden = models.BooleanField(default=False, help_text="Left out of every variant.")
@@ -176,6 +195,54 @@ class ReportItem(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ItemSnippet(models.Model):
+    """Lines quoted verbatim from a highlighted commit's diff, with a line on what they show."""
+
+    item = models.ForeignKey(ReportItem, on_delete=models.CASCADE, related_name="snippets")
+    order = models.PositiveSmallIntegerField(default=0)
+    path = models.CharField(max_length=500, blank=True)
+    language = models.CharField(max_length=30, blank=True)
+    code = models.TextField()
+    note = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["item", "order", "pk"]
+
+    def __str__(self) -> str:
+        return self.path or f"snippet {self.order}"
+
+
+class ReportStatement(models.Model):
+    """A sentence of the summary or the conclusions, with the commits and issues it cites.
+
+    Its text is plain text; links are built from the cited rows when it is rendered, and a variant
+    keeps it only when everything it cites belongs to the variant's repositories.
+    """
+
+    class Kind(models.TextChoices):
+        SUMMARY = "summary"
+        CONCLUSION = "conclusion"
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="statements")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    order = models.PositiveSmallIntegerField(default=0)
+    lead = models.CharField(max_length=200, blank=True, help_text="A few words in bold before the sentence.")
+    text = models.TextField()
+    commits = models.ManyToManyField(Commit, blank=True, related_name="+")
+    issues = models.ManyToManyField(Issue, blank=True, related_name="+")
+    # Written before statements were rows: Markdown with its own links and full stop, shown as
+    # written (links to the web kept, anything else disarmed), and kept in every variant.
+    legacy = models.BooleanField(default=False, editable=False)
+    history = HistoricalRecords(m2m_fields=[commits, issues])
+
+    class Meta:
+        ordering = ["report", "kind", "order", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.order}"
 
 
 class CommitAnalysis(models.Model):

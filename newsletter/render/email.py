@@ -136,7 +136,7 @@ def render_email(report: Report, variant: Variant) -> RenderedEmail:
         return RenderedEmail(subject, text, "")
     sections = []
     for section, body in zip(parts.sections, parts.analyses, strict=True):
-        body_html = compact_tables(markdown_to_html("\n".join(body)))
+        body_html = compact_tables(markdown_to_html("\n".join(body.lines)))
         sections.append({"section": section, "strip": strip(section, report.language), "body": body_html})
     context = {
         "html_lang": "zh-CN" if report.language == "zh" else "en",

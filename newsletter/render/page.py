@@ -22,7 +22,8 @@ def anchor(full_name: str) -> str:
 
 
 def page_parts(report: Report) -> dict:
-    key = f"report-page:{report.pk}:{report.updated_at.timestamp()}"
+    # The version changes with the shape of what is cached: a page cached before holds other keys.
+    key = f"report-page:v2:{report.pk}:{report.updated_at.timestamp()}"
     parts = cache.get(key)
     if parts is None:
         parts = _render(report)
@@ -32,6 +33,7 @@ def page_parts(report: Report) -> dict:
 
 def _render(report: Report) -> dict:
     parts = report_parts(report)
+    topics = parts.words["topics"]
     sections = []
     for section, body in zip(parts.sections, parts.analyses, strict=True):
         repository = section.repository
@@ -43,7 +45,17 @@ def _render(report: Report) -> dict:
                 "url": repository.html_url,
                 "activity": activity_line(section, parts.words),
                 "strip": strip(section, report.language),
-                "body": markdown_to_html("\n".join(body), highlighted=True),
+                "head": markdown_to_html("\n".join(body.head), highlighted=True),
+                # Each highlight on its own, so its topics can be shown as labels by the template
+                # (autoescaped text), never as HTML slipped into the Markdown.
+                "items": [
+                    {
+                        "html": markdown_to_html("\n".join(lines), highlighted=True),
+                        "topics": [topics[slug] for slug in item.topics or [] if slug in topics],
+                    }
+                    for item, lines in body.items
+                ],
+                "tail": markdown_to_html("\n".join(body.tail), highlighted=True),
             }
         )
     summary_lines = [line.lstrip("- ") for line in parts.summary]
@@ -58,3 +70,8 @@ def _render(report: Report) -> dict:
         "past": markdown_to_html("\n".join(parts.past)),
         "repositories": [s["full_name"] for s in sections],
     }
+
+
+def section_html(section: dict) -> str:
+    """A rendered section's analysis as one piece of HTML, without topic labels (the feed's)."""
+    return section["head"] + "".join(item["html"] for item in section["items"]) + section["tail"]

@@ -22,7 +22,7 @@ from newsletter.forms import SubscribeForm
 from newsletter.models import Report, ReportSection, Repository
 from newsletter.render.html import stylesheet
 from newsletter.render.markdown import render_markdown, report_url
-from newsletter.render.page import anchor, page_parts
+from newsletter.render.page import anchor, page_parts, section_html
 
 PAGE_SIZE = 20
 CODE_CSS = stylesheet()
@@ -178,6 +178,6 @@ class IssuesFeed(Feed):
         parts = page_parts(report)
         body = [parts["summary"]]
         for section in parts["sections"]:
-            body.append(f"<h2>{escape(section['name'])}</h2>{section['body']}")
+            body.append(f"<h2>{escape(section['name'])}</h2>{section_html(section)}")
         body += [parts["issues"], parts["conclusions"]]
         return {"content": "".join(body)}
