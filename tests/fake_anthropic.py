@@ -16,7 +16,9 @@ What it answers, in this order:
    (500), unknown_issue; the last one repeats.
 3. in replay mode (`fake.replay(path)`), the recorded answer for the request's kind, repository and
    commit (newsletter/analysis/exchanges.py); a request with no recording left is refused (400)
-   and listed in `fake.unmatched`.
+   and listed in `fake.unmatched`, or with `fallback=True` answered as below and listed in
+   `fake.unreplayed` (a recording outlives small changes of what a build asks, such as a commit
+   the triage now always highlights). `fake.unconsumed()` lists what was recorded and not asked.
 4. otherwise a default answer built from the prompt: in the prompt's language (Chinese for a
    Chinese system prompt), naming only what the prompt contains (SHAs, paths, identifiers and
    lines of the diff, issue numbers), so a default build passes the checks a real answer must.
@@ -163,6 +165,8 @@ class FakeAnthropic:
     def __init__(self):
         self.requests: list[Recorded] = []
         self.unmatched: list[Recorded] = []
+        self.unreplayed: list[Recorded] = []
+        self._replay_fallback = False
         self.cache_minimums = dict(CACHE_MINIMUM_TOKENS)
         self._queue: list[_Queued] = []
         self._plans: dict[str, list[str]] = {}
@@ -195,6 +199,8 @@ class FakeAnthropic:
         with self._lock:
             self.requests.clear()
             self.unmatched.clear()
+            self.unreplayed.clear()
+            self._replay_fallback = False
             self._queue.clear()
             self._plans.clear()
             self._cache.clear()
@@ -212,13 +218,18 @@ class FakeAnthropic:
         """Behaviours for calls about `key` (a SHA or a call kind), in order; the last one repeats."""
         self._plans[key] = list(behaviours)
 
-    def replay(self, path: Path | str) -> None:
+    def replay(self, path: Path | str, *, fallback: bool = False) -> None:
         """Answer from a recorded exchange file instead of building answers."""
         table: dict[tuple, deque] = {}
         for exchange in exchanges.load(path):
             table.setdefault(_replay_key(exchange.kind, exchange.key), deque()).append(exchange)
         with self._lock:
             self._replay = table
+            self._replay_fallback = fallback
+
+    def unconsumed(self) -> list[exchanges.Exchange]:
+        with self._lock:
+            return [exchange for found in (self._replay or {}).values() for exchange in found]
 
     def of_kind(self, kind: str) -> list[Recorded]:
         return [r for r in self.requests if r.kind == kind]
@@ -252,7 +263,9 @@ class FakeAnthropic:
             repository=key.get("repository", ""),
         )
         if self._replay is not None:
-            return self._replayed(record, key)
+            replayed = self._replayed(record, key)
+            if replayed is not None:
+                return replayed
         queued = self._queued(record)
         if queued is not None:
             answer = queued.answer(record) if callable(queued.answer) else queued.answer
@@ -291,6 +304,10 @@ class FakeAnthropic:
         with self._lock:
             found = self._replay.get(_replay_key(record.kind, key))
             exchange = found.popleft() if found else None
+        if exchange is None and self._replay_fallback:
+            with self._lock:
+                self.unreplayed.append(record)
+            return None
         if exchange is None:
             record.status = 400
             self._record(record)
