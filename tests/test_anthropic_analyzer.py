@@ -108,6 +108,16 @@ def test_select_map_reduce_with_structured_output_and_cached_prefixes(collected,
     assert report.cache_read_tokens > report.cache_write_tokens > 0 and 0 < report.cost_usd < 0.1
 
 
+def test_the_stored_report_keeps_what_the_model_answered(collected, fake_anthropic):
+    report = build()
+    rows = ReportItem.objects.filter(report=report, kind="highlight").prefetch_related("snippets")
+    assert rows and all(r.selection_reason and r.verdict in ("positive", "watch", "risk") for r in rows)
+    assert all(r.verdict_reason and all(s.note for s in r.snippets.all()) for r in rows)
+    assert sum(r.snippets.count() for r in rows) > len(rows) and any(r.topics for r in rows)
+    assert report.statements.filter(kind="summary").exclude(lead="").exists()
+    assert report.statements.filter(kind="conclusion").exists()
+
+
 def test_a_rebuild_makes_no_new_per_commit_calls(collected, fake_anthropic):
     build()
     stored = CommitAnalysis.objects.count()
