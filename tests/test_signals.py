@@ -27,6 +27,7 @@ FIRES = {
         "247d1a3",  # Remove BitBlas: `bitblas` leaves the QuantizationMethods Literal
         "af9b69f",  # Remove Marlin 24: `gptq_marlin_24` too, and an `__all__` export
         "fb74e43",  # `timestep_embedding` leaves sgl_kernel's top-level imports
+        "3a92c6f",  # the "identity" video loader leaves VIDEO_LOADER_REGISTRY
     },
     "new-model": {
         "36d450e",  # FunAudioChat: new model file and registry entry
@@ -61,6 +62,7 @@ FIRES = {
         "8e5e40d",  # "thinking enabled by default" for the glm45, holo2 and kimi_k2 parsers
         "4197168",  # TorchAO no longer sets VLLM_DISABLE_COMPILE_CACHE
         "9409c43",  # SGLANG_TOOL_STRICT_LEVEL no longer set for kimi_k2
+        "3a92c6f",
     },
     "new-option": shas("e5f63cb d9aa39a 88fcd85 59bcc5b f1384f5 0ff0d18 cbf90d7 3c2f4c7 3c9cc44"),
     "perf-claim": {"3e44078"},  # "30.8% E2E throughput improvement, 31.8% TPOT improvement"

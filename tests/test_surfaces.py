@@ -93,6 +93,11 @@ CLI = "vllm/entrypoints/openai/cli_args.py"
             ],
             "documented API `rmsnorm_legacy` removed",
         ),
+        (
+            [change("vllm/multimodal/video.py", '@@ -1,3 +0,0 @@\n-@VIDEO_LOADER_REGISTRY.register("identity")\n'
+                    "-class IdentityVideoLoader(VideoLoader):\n-    pass")],
+            "registered name `identity` removed from `VIDEO_LOADER_REGISTRY`",
+        ),
     ],
 )  # fmt: skip
 def test_a_changed_public_surface_is_breaking_and_named(files, surface):
@@ -123,6 +128,11 @@ def test_a_changed_public_surface_is_breaking_and_named(files, surface):
         [change(CLI, '@@ -1,1 +1,2 @@\n-    parser.add_argument("--port", type=int, default=8000)\n'
                      '+    parser.add_argument("--port", type=int, default=8000)\n'
                      '+    parser.add_argument("--tls", type=str)')],
+        # Fake implementations of ops, and a registered name that stays registered.
+        [change("vllm/_custom_ops.py", '@@ -1,2 +0,0 @@\n-    @register_fake("_C::marlin_24_gemm")\n'
+                "-    def _fake(x):")],
+        [change("vllm/reasoning/kimi.py", '@@ -1,1 +1,1 @@\n-@ReasoningParserManager.register_module("kimi_k2")\n'
+                '+@ReasoningParserManager.register_module("kimi_k2", "kimi")')],
         # Lists whose entries leaving is good news.
         [change("vllm/model_executor/layers/quantization/__init__.py", "@@ -43,3 +43,2 @@ DEPRECATED_METHODS = [\n"
                 '     "ptpc_fp8",\n-    "bitblas",\n     "fp_quant",')],

@@ -103,6 +103,7 @@ def surface_changes(
         _backend_members(change, found)
         if path.endswith("__init__.py") or "__all__" in (change.get("patch") or ""):
             _exports(change, found)
+    _registered(shipped, found)
     _documented(files, found)
     tags = set(tags)
     explicit = "breaking" in tags or "bc-breaking" in tags or bool(_EXPLICIT.search(notes or ""))
@@ -232,6 +233,43 @@ def _backend_members(change: dict, found: _Found) -> None:
                 found.add("backends", f"backend `{member.group(1)}` registered in `{owner}`")
             if mark == "+" and (registered := re.search(r"register_\w*backend\w*\(\s*([\w.\"']+)", text)):
                 found.add("backends", f"backend `{registered.group(1).strip(chr(34) + chr(39))}` registered")
+
+
+# --- names users pick from a registry ----------------------------------------------------------------
+# `@VIDEO_LOADER_REGISTRY.register("identity")`, `@ReasoningParserManager.register_module("kimi_k2")`:
+# registries of backends, loaders, connectors and parsers that a flag, a config or an environment
+# variable selects by name.
+_REGISTER = re.compile(
+    r"^\s*@(?P<registry>[\w.]*?(?:backend|loader|connector|parser|registry)\w*)\.register\w*\(\s*"
+    r"[\"'](?P<name>[\w.-]+)[\"']",
+    re.I,
+)
+
+
+def _registered(files: list[dict], found: _Found) -> None:
+    gone: dict[str, str] = {}
+    came: dict[str, str] = {}
+    still: set[str] = set()  # every string the code holds after the change
+    for change in files:
+        if not public_file(change["path"]):
+            continue
+        for mark, text in (line for hunk in hunks(change.get("patch")) for line in hunk.lines):
+            if match := _REGISTER.match(text):
+                if mark == "-":
+                    gone[match.group("name")] = match.group("registry")
+                elif mark == "+":
+                    came[match.group("name")] = match.group("registry")
+            if mark != "-":
+                still.update(re.findall(r"[\"']([\w.-]+)[\"']", text))
+    for name, registry in gone.items():
+        if name not in still:
+            found.add("breaking", f"registered name `{name}` removed from `{registry}`")
+            found.add("changed", f"registered name `{name}` removed from `{registry}`")
+    for name, registry in came.items():
+        if name not in gone:
+            found.add("added", f"`{name}` registered in `{registry}`")
+            if re.search(r"backend|loader|connector", registry, re.I):
+                found.add("backends", f"backend `{name}` registered in `{registry}`")
 
 
 # --- CLI flags ----------------------------------------------------------------------------------------
