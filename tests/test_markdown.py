@@ -151,7 +151,7 @@ def test_a_change_its_revert_and_its_redo_are_told_once(collected):
         assert part.count(commit.html_url) == 1
     # Told once, under the newest commit of the day: the reland, which brings the change back.
     assert "- **Same story**: original change [`1111111`]" in part and "revert [`2222222`]" in part
-    assert "**[Core] Reland [Core] Enable cross-layer KV blocks (#500) with a guard**" in part
+    assert "**[Core] Reland [Core] Enable cross-layer KV blocks" in part
 
 
 def test_an_inbox_preview_or_meta_description_is_what_a_reader_sees():
