@@ -85,7 +85,8 @@ def test_a_variant_holds_only_its_repositories(collected):
     assert "SGLang" not in markdown and "FlashInfer" not in markdown
     assert re.findall(r"^### \d+\. (\w+)", markdown, re.M) == ["vLLM"]
     summary = markdown[markdown.index("## 摘要") : markdown.index("## 具体内容分析")]
-    assert summary.count("\n- ") == 1 and "**vLLM**" in summary
+    # The summary is told by theme: the variant keeps the statements that cite only vLLM commits.
+    assert summary.count("\n- ") >= 1 and "github.com/vllm-project/vllm/commit/" in summary
     conclusions = markdown[markdown.index("## 总结") :]
     numbers = re.findall(r"^(\d+)\. ", conclusions, re.M)
     assert numbers == [str(n) for n in range(1, len(numbers) + 1)]

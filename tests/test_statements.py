@@ -58,7 +58,9 @@ def test_statements_are_stored_as_rows_with_the_rows_they_cite(collected):
     report = build_report(day=DAY, language="zh", analyzer="heuristic")
     statements = list(report.statements.prefetch_related("commits", "issues"))
     assert {s.kind for s in statements} == {"summary", "conclusion"}
-    assert [s.lead for s in statements if s.kind == "summary"] == ["FlashInfer", "SGLang", "vLLM"]
+    # The summary is told by theme (one lead per theme), the conclusions by what to do.
+    leads = [s.lead for s in statements]
+    assert leads and all(leads) and len(set(leads)) == len(leads)
     markdown = render_markdown(report)
     for statement in statements:
         assert statement.commits.all() or statement.issues.all()
@@ -259,8 +261,8 @@ def test_topics_are_labels_on_the_web_page_only(client, collected):
     Report.objects.filter(pk=report.pk).update(status="sent", sent_at=datetime(2026, 1, 29, 1, tzinfo=UTC))
     page = client.get("/reports/2026-01-29/").content.decode()
     labels = re.findall(r'<ul class="topics" aria-label="主题">(.*?)</ul>', page, re.S)
-    assert labels == ["<li>内核/注意力</li><li>量化</li>"]
-    after = page[page.index(labels[0]) :]
+    assert "<li>内核/注意力</li><li>量化</li>" in labels  # the other highlights carry the triage's topics
+    after = page[page.index('aria-label="主题"><li>内核/注意力</li><li>量化</li></ul>') :]
     assert after.index(item.commit.short_sha) < after.index("</div>")  # the labels open the item's block
     assert "unknown" not in page and "内核/注意力" not in render_markdown(report)
     english = build_report(day=DAY, language="en", analyzer="heuristic")
