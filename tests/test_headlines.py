@@ -16,7 +16,7 @@ CASES = [
     ("[Bugfix] Fix broken GLM-OCR initialization (#33350)", "修复 GLM-OCR initialization 损坏的问题",
      "Fix broken GLM-OCR initialization"),
     ("Add mxfp8 support for online quantization, Triton dense linear, and CUTLASS MoE (#17449)",
-     "为 online 量化、Triton dense linear、和 CUTLASS MoE 新增 mxfp8 支持",
+     "为 online 量化、Triton dense linear 和 CUTLASS MoE 新增 mxfp8 支持",
      "Add mxfp8 support for online quantization, Triton dense linear, and CUTLASS MoE"),
     ("[PD] Support KV transfer with MORI-IO (#14626)",
      "借助 MORI-IO 支持 KV transfer",

@@ -113,6 +113,8 @@ def claims(fact: Fact, language: str) -> str:
         verb = verbs.get(words[-1].lower(), "") if words else ""
         if verb:
             metric = " ".join(words[:-1]) or metric
+        if verb == "改善" and re.search(r"throughput|tok", metric, re.I):
+            verb = "提升"  # more throughput is an increase; a latency improves by going down
         parts.append(say(language, "claim", metric=metric, verb=verb or ("提升" if language == "zh" else ""),
                          figure=figure).strip())  # fmt: skip
     return word(language, "list_sep").join(parts)

@@ -211,7 +211,7 @@ def tidy(text: str) -> str:
     text = re.sub(r"(?<=[（「，、：；])\s+", "", text)
     text = re.sub(rf"(?<=[A-Za-z0-9`\"')\]%])(?=[{_CJK}])", " ", text)
     text = re.sub(rf"(?<=[{_CJK}])(?=[A-Za-z0-9`\"'(\[])", " ", text)
-    return text.replace("的的", "的")
+    return text.replace("的的", "的").replace("、和 ", " 和 ").replace("、或 ", " 或 ")
 
 
 # --- clauses ----------------------------------------------------------------------------------------
@@ -279,7 +279,9 @@ def _clauses(text: str) -> list[list[str]]:
 def _clause(words: list[str], *, new_model: bool, category: str) -> str:
     text = " ".join(words)
     if match := _PERCENT_CLAUSE.match(text):
-        return f"{_np(match.group('metric'))} 提升 {match.group('number')}"
+        # Throughput goes up; latencies (TPOT, TTFT, ITL) improve by going down: "改善" says both.
+        verb = "提升" if re.search(r"throughput|speed|tok", match.group("metric"), re.I) else "改善"
+        return f"{_np(match.group('metric'))} {verb} {match.group('number')}"
     # "X instead of Y" and "X when Y" scope the whole clause: they are said around it.
     lowered = [w.lower() for w in words]
     for index in range(1, len(words) - 2):

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from newsletter.analysis.details import code, sentence
 from newsletter.analysis.draft import IssueDraft, ItemDraft, SectionDraft, Statement
-from newsletter.analysis.facts import Fact
-from newsletter.analysis.headlines import headline, starts_with_verb
+from newsletter.analysis.facts import Fact, generation
+from newsletter.analysis.headlines import starts_with_verb
 from newsletter.analysis.subjects import component_label, subjects_of
 from newsletter.analysis.wording import say, word
 
@@ -147,14 +147,27 @@ def _groups(all_entries: list[Entry]) -> dict[tuple[str, str], list[Entry]]:
     return groups
 
 
-def _by_repo(members: list[Entry], language: str, limit: int = 2) -> str:
-    """ "SGLang 新增 X，并支持 Y；vLLM 修复 Z": what each repository did under one theme."""
+def _by_repo(members: list[Entry], language: str, limit: int = 2, surfaces: bool = False) -> str:
+    """ "SGLang 新增 X，并支持 Y；vLLM 修复 Z": what each repository did under one theme. With
+    `surfaces`, a breaking item is told by the public surface it changes rather than its headline."""
     parts = []
     for repo in dict.fromkeys(e.repo for e in members):
         mine = [e for e in members if e.repo == repo][:limit]
-        joined = say(language, "theme.and").join(_predicate(e, language) for e in mine)
-        parts.append(say(language, "theme.repo_did", repo=repo, did=joined))
+        told = [
+            (e.item.breaking_surface if surfaces and e.item.breaking_surface else _predicate(e, language)) for e in mine
+        ]
+        parts.append(say(language, "theme.repo_did", repo=repo, did=_joined(told, language)))
     return word(language, "clause_sep").join(parts)
+
+
+def _joined(predicates: list[str], language: str) -> str:
+    """Two predicates with the same Chinese verb share it: "支持 A，并支持 B" reads "支持 A 和 B"."""
+    if language == "zh" and len(predicates) == 2:
+        first, second = predicates
+        verb = first[:2]
+        if re.fullmatch(r"[\u4e00-\u9fff]{2}", verb) and second.startswith(verb) and "，" not in first + second:
+            return f"{first} 和 {second[2:].strip()}"
+    return say(language, "theme.and").join(predicates)
 
 
 def _predicate(entry: Entry, language: str) -> str:
@@ -167,7 +180,7 @@ def _predicate(entry: Entry, language: str) -> str:
 def _theme_statement(key: tuple[str, str], members: list[Entry], language: str) -> Statement:
     repos = list(dict.fromkeys(e.repo for e in members))
     members = [e for repo in repos for e in [m for m in members if m.repo == repo][:2]]
-    clauses = [_by_repo(members, language)]
+    clauses = [_by_repo(members, language, surfaces=key[0] == "breaking")]
     meaning = say(language, f"meaning.{key[0]}.{'many' if len(repos) > 1 else 'one'}",
                   name=theme_name(key, language), count=len(repos))  # fmt: skip
     if meaning:
@@ -285,7 +298,7 @@ def _conclusion_text(key: str, members: list[Entry], language: str) -> str:
         if not names:
             return sentence([_by_repo(members, language), say(language, "conclusion.breaking")], language)
         action = say(language, "conclusion.breaking_names", names=sep.join(names))
-        return sentence([_by_repo(members, language), action], language)
+        return sentence([_by_repo(members, language, limit=1), action], language)
     if key == "revert":
         return sentence([_by_repo(members, language), say(language, "conclusion.revert")], language)
     if key == "numerics":
@@ -300,12 +313,18 @@ def _conclusion_text(key: str, members: list[Entry], language: str) -> str:
         return sentence([_by_repo(members, language), say(language, "conclusion.perf", figures=sep.join(figures))],
                         language)  # fmt: skip
     if key == "options":
-        knobs = [code(n) for e in members for f in e.facts if f.kind in ("flag_added", "env_added", "backend_added")
-                 for n in f.names][:3]  # fmt: skip
-        return sentence([say(language, "conclusion.options", knobs=sep.join(dict.fromkeys(knobs))),
-                         _by_repo(members, language, limit=1)], language)  # fmt: skip
+        parts = []
+        for repo in dict.fromkeys(e.repo for e in members):
+            kinds = []
+            for kind in ("backend_added", "env_added", "flag_added"):
+                names = [code(n) for e in members if e.repo == repo for f in e.facts if f.kind == kind for n in f.names]
+                names = list(dict.fromkeys(names))
+                if names:
+                    kinds.append(say(language, f"knob.{kind}", names=sep.join(names[:2])))
+            parts.append(say(language, "theme.repo_did", repo=repo, did=say(language, "knob.join").join(kinds)))
+        return sentence([word(language, "clause_sep").join(parts), say(language, "conclusion.options")], language)
     if key == "hardware":
-        platforms = [p for e in members for p in subjects_of(e.title).platforms]
+        platforms = [p for e in members for p in _platforms_of(e)]
         platforms = list(dict.fromkeys(platforms))[:3]
         if not platforms:
             return ""
@@ -318,5 +337,13 @@ def _conclusion_text(key: str, members: list[Entry], language: str) -> str:
     return ""
 
 
-def short_headline(title: str, language: str) -> str:
-    return headline(title, language)
+def _platforms_of(entry: Entry) -> list[str]:
+    """The platforms an item names in its title or shows in its diff (capability checks, platform branches)."""
+    found = list(subjects_of(entry.title).platforms)
+    for fact in entry.facts:
+        if fact.kind in ("capability", "arch_target", "capability_min"):
+            sms = fact.names if fact.kind != "capability_min" else (f"SM{fact.new}",)
+            found += [generation(sm) for sm in sms if generation(sm)]
+        if fact.kind == "platform_branch":
+            found += [{"ROCm": "AMD ROCm", "XPU": "Intel XPU", "NPU": "Ascend NPU"}.get(n, n) for n in fact.names]
+    return list(dict.fromkeys(found))
