@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 
 from newsletter.analysis.details import code, names_of, sentence
 from newsletter.analysis.diffs import NOT_SHIPPED, file_role, is_model_path
-from newsletter.analysis.facts import Fact, generation, parse_surface
+from newsletter.analysis.facts import Fact, generation, merged, parse_surface
 from newsletter.analysis.headlines import VERBS_ZH, clean_title, headline
 from newsletter.analysis.subjects import Subjects, component_label
 from newsletter.analysis.triage import Verdict
@@ -84,10 +84,9 @@ def surface_text(surface: str, language: str) -> str:
         return ""
     more = re.search(r" \(and (\d+) more\)$", surface)
     body = surface[: more.start()] if more else surface
-    parts = []
-    for part in body.split("; "):
-        fact = parse_surface(part)
-        parts.append(_surface_part(fact, language) if fact else part)
+    parsed = [parse_surface(part) or part for part in body.split("; ")]
+    facts = merged([p for p in parsed if isinstance(p, Fact)])
+    parts = [_surface_part(f, language) for f in facts] + [p for p in parsed if isinstance(p, str)]
     text = word(language, "list_sep").join(p for p in parts if p)
     if more:
         text += say(language, "surface.more", count=more.group(1))
@@ -96,7 +95,7 @@ def surface_text(surface: str, language: str) -> str:
 
 def _surface_part(fact: Fact, language: str) -> str:
     values = {
-        "name": code(fact.names[0]) if fact.names else "",
+        "name": names_of(fact, language),
         "owner": code(fact.owner),
         "old": code(fact.old),
         "new": code(fact.new),

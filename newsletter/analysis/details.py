@@ -137,7 +137,12 @@ def sm_list(sms: tuple[str, ...] | list[str], language: str) -> str:
 def describe(facts: list[Fact], language: str, lead: list[str] | None = None) -> str:
     """The 变更详情 sentence: `lead` clauses (a revert's target, …) then the most telling facts."""
     clauses = list(lead or [])
+    opening = ""
+    if language == "en" and (summary := next((f for f in facts if f.kind == "summary"), None)):
+        opening = summary.detail  # the author's own sentence, then the facts
     for fact in facts:
+        if fact.kind == "summary":
+            continue
         if len(clauses) >= MAX_CLAUSES:
             break
         if fact.kind == "functions_touched" and len(clauses) >= 2:
@@ -147,7 +152,8 @@ def describe(facts: list[Fact], language: str, lead: list[str] | None = None) ->
         text = clause(fact, language)
         if text and text not in clauses:
             clauses.append(text)
-    return sentence(clauses, language)
+    rest = sentence(clauses, language)
+    return f"{opening} {rest}".strip() if opening else rest
 
 
 def snippet_note(snippet: Snippet, facts: list[Fact], language: str) -> str:

@@ -84,7 +84,7 @@ def facts_of(view: CommitView, *, symbols=None) -> list[Fact]:
     found += _dependencies(view.files)
     found += _message(view)
     found += _touched(shipped, found)
-    return sorted(_merged(found), key=lambda fact: RANK.get(fact.kind, len(KINDS)))
+    return sorted(merged(found), key=lambda fact: RANK.get(fact.kind, len(KINDS)))
 
 
 # Facts of these kinds that share an owner are one fact listing every name.
@@ -101,7 +101,8 @@ _MERGED = {
 _NOT_VALUES = {"auto", "default", "none", ""}
 
 
-def _merged(found: list[Fact]) -> list[Fact]:
+def merged(found: list[Fact]) -> list[Fact]:
+    """Facts with duplicates dropped and the names of one list (one owner) gathered in one fact."""
     out: list[Fact] = []
     backends: set[str] = set()
     flags = {f.names[0].lstrip("-").replace("-", "_") for f in found if f.kind == "flag_added" and f.names}
@@ -672,7 +673,7 @@ def _methods_and_fields(shipped: list[dict]) -> list[Fact]:
             facts.append(_fact("methods_removed", gone, owner=owner))
     for owner, names in fields.items():
         facts.append(_fact("class_fields_added", names, owner=owner))
-    return _merged(facts)[:3]
+    return merged(facts)[:3]
 
 
 def _signature_params(text: str) -> list[str]:

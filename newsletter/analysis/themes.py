@@ -19,7 +19,7 @@ from newsletter.analysis.draft import IssueDraft, ItemDraft, SectionDraft, State
 from newsletter.analysis.facts import Fact, generation
 from newsletter.analysis.headlines import starts_with_verb
 from newsletter.analysis.subjects import component_label, subjects_of
-from newsletter.analysis.wording import say, word
+from newsletter.analysis.wording import has, say, word
 
 MAX_SUMMARY = 6
 MAX_CONCLUSIONS = 6
@@ -153,9 +153,11 @@ def _by_repo(members: list[Entry], language: str, limit: int = 2, surfaces: bool
     parts = []
     for repo in dict.fromkeys(e.repo for e in members):
         mine = [e for e in members if e.repo == repo][:limit]
-        told = [
-            (e.item.breaking_surface if surfaces and e.item.breaking_surface else _predicate(e, language)) for e in mine
-        ]
+        if surfaces and all(e.item.breaking_surface for e in mine):
+            told = word(language, "list_sep").join(e.item.breaking_surface for e in mine)
+            parts.append(say(language, "theme.repo_surface", repo=repo, did=told))
+            continue
+        told = [_predicate(e, language) for e in mine]
         parts.append(say(language, "theme.repo_did", repo=repo, did=_joined(told, language)))
     return word(language, "clause_sep").join(parts)
 
@@ -320,7 +322,8 @@ def _conclusion_text(key: str, members: list[Entry], language: str) -> str:
                 names = [code(n) for e in members if e.repo == repo for f in e.facts if f.kind == kind for n in f.names]
                 names = list(dict.fromkeys(names))
                 if names:
-                    kinds.append(say(language, f"knob.{kind}", names=sep.join(names[:2])))
+                    key = f"knob.{kind}" + (".many" if len(names) > 1 and has(language, f"knob.{kind}.many") else "")
+                    kinds.append(say(language, key, names=sep.join(names[:2])))
             parts.append(say(language, "theme.repo_did", repo=repo, did=say(language, "knob.join").join(kinds)))
         return sentence([word(language, "clause_sep").join(parts), say(language, "conclusion.options")], language)
     if key == "hardware":
