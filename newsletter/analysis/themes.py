@@ -183,8 +183,10 @@ def _theme_statement(key: tuple[str, str], members: list[Entry], language: str) 
     repos = list(dict.fromkeys(e.repo for e in members))
     members = [e for repo in repos for e in [m for m in members if m.repo == repo][:2]]
     clauses = [_by_repo(members, language, surfaces=key[0] == "breaking")]
-    meaning = say(language, f"meaning.{key[0]}.{'many' if len(repos) > 1 else 'one'}",
-                  name=theme_name(key, language), count=len(repos))  # fmt: skip
+    name = theme_name(key, language)
+    if language == "en" and key[0] in ("topic", "component", "new_models") and name[1:2].islower():
+        name = name[:1].lower() + name[1:]  # mid-sentence: "2 projects touched multimodal"
+    meaning = say(language, f"meaning.{key[0]}.{'many' if len(repos) > 1 else 'one'}", name=name, count=len(repos))
     if meaning:
         clauses.append(meaning)
     text = sentence(clauses, language)
@@ -220,8 +222,8 @@ def assessment(repo: str, stats: dict, mine: list[Entry], issues: list[IssueDraf
             name = theme_name(key, language)
             names.append(name[:1].lower() + name[1:] if language == "en" and not name[1:2].isupper() else name)
         sep = word(language, "list_sep")
-        clauses.append(say(language, "assess.themes", commits=stats["commits"], picked=len(mine),
-                           themes=sep.join(names) or "-"))  # fmt: skip
+        key = "assess.themes_all" if len(mine) >= stats["commits"] else "assess.themes"
+        clauses.append(say(language, key, commits=stats["commits"], picked=len(mine), themes=sep.join(names) or "-"))
         breaking = [e for e in mine if e.item.breaking]
         if breaking:
             # Named by their headlines: the surfaces' names are in the items' own sentences.
@@ -241,10 +243,19 @@ def assessment(repo: str, stats: dict, mine: list[Entry], issues: list[IssueDraf
 
 
 # --- 总结 --------------------------------------------------------------------------------------------------
-_BREAKING_KINDS = {
-    "export_removed", "documented_removed", "registry_removed", "flag_removed", "flag_renamed", "flag_default",
-    "env_removed", "env_renamed", "env_default", "field_removed", "field_renamed", "field_default", "value_removed",
-}  # fmt: skip
+# What a reader sets or imports, the most common first: the name a migration is about.
+_BREAKING_KINDS = (
+    "value_removed", "flag_removed", "flag_renamed", "flag_default", "env_removed", "env_renamed", "env_default",
+    "registry_removed", "field_removed", "field_renamed", "field_default", "export_removed", "documented_removed",
+)  # fmt: skip
+
+
+def _breaking_name(entry: Entry) -> str:
+    for kind in _BREAKING_KINDS:
+        for fact in entry.facts:
+            if fact.kind == kind and fact.names:
+                return code(fact.names[0])
+    return ""
 
 
 @dataclass
@@ -295,12 +306,11 @@ def conclusions(all_entries: list[Entry], issues: list[tuple[str, str, IssueDraf
 def _conclusion_text(key: str, members: list[Entry], language: str) -> str:
     sep = word(language, "list_sep")
     if key == "breaking":
-        names = [code(n) for e in members for f in e.facts if f.kind in _BREAKING_KINDS for n in f.names[:2]]
-        names = list(dict.fromkeys(names))[:4]
+        names = list(dict.fromkeys(name for e in members if (name := _breaking_name(e))))[:4]
         if not names:
             return sentence([_by_repo(members, language), say(language, "conclusion.breaking")], language)
         action = say(language, "conclusion.breaking_names", names=sep.join(names))
-        return sentence([_by_repo(members, language, limit=1), action], language)
+        return sentence([_by_repo(members, language), action], language)
     if key == "revert":
         return sentence([_by_repo(members, language), say(language, "conclusion.revert")], language)
     if key == "numerics":
