@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import replace
 from datetime import date
 
@@ -73,7 +74,13 @@ def check_draft(draft: ReportDraft, data: DayInput) -> None:
                     f"{repo.repository.full_name}: dropped an item for unknown commit {item.sha[:12]}"
                 )
                 continue
-            item.related = [r for r in item.related if r["sha"] in known and r["sha"] != item.sha]
+            # Story members: commits of the day, or of an earlier day that the gathered data holds.
+            earlier = {c.sha for c in repo.earlier_commits}
+            item.related = [
+                r
+                for r in item.related
+                if r["sha"] != item.sha and (r["sha"] in known or (r.get("earlier") and r["sha"] in earlier))
+            ]
             files = repo.commit(item.sha).files
             verbatim = [s for s in item.snippets if is_verbatim(s.code, patch_for(files, s.path))]
             for _ in range(len(item.snippets) - len(verbatim)):
@@ -81,7 +88,7 @@ def check_draft(draft: ReportDraft, data: DayInput) -> None:
             item.snippets = verbatim
             _ground_item(item, repo, draft)
             seen.add(item.sha)
-            seen.update(r["sha"] for r in item.related)
+            seen.update(r["sha"] for r in item.related if not r.get("earlier"))
             kept.append(item)
         section.highlights = kept
         # Whatever no item covers goes to the day's table: no commit is ever silently dropped.
@@ -111,7 +118,10 @@ def commit_sources(repo: RepoDay, sha: str) -> Sources:
     """What may be said of a commit: its message, its files and their diffs, its pull request."""
     commit = repo.commit(sha)
     pull = repo.pull_request(sha)
-    files = [f.get("path", "") for f in commit.files] + [f.get("patch") or "" for f in commit.files]
+    # A hunk header's ranges ("@@ -12,7 +12,9 @@") are line numbers, not figures a sentence could
+    # quote; the function named after them is kept.
+    patches = [re.sub(r"^@@ [^@]* @@", "", f.get("patch") or "", flags=re.M) for f in commit.files]
+    files = [f.get("path", "") for f in commit.files] + patches
     pull_texts = [pull.title, pull.body] if pull else []
     return Sources.of([commit.sha, commit.title, commit.message, *files, *pull_texts])
 
