@@ -89,10 +89,11 @@ def why(issue: Issue, language: str) -> str:
     if kind == "bug" or (kind == "other" and symptom):
         if names and symptom:
             clauses.append(say(language, f"issue.bug.{symptom}", about=sep.join(names[:2])))
+        elif symptom:
+            # The title is shown right before this sentence: say what it reports, not the title again.
+            clauses.append(say(language, f"issue.bug_symptom.{symptom}"))
         else:
-            clauses.append(say(language, "issue.bug", about=_topic(issue, language)))
-            if symptom:
-                clauses.append(say(language, f"issue.symptom.{symptom}"))
+            clauses.append(say(language, "issue.bug", about=sep.join(names[:2]) or _topic(issue, language)))
         if error and code(error.group(1)) not in clauses[0]:
             clauses.append(say(language, "issue.error", error=code(error.group(1))))
     elif kind in ("feature", "rfc", "perf", "docs", "question"):
