@@ -170,3 +170,18 @@ def test_facts_of_bundled_commits(collected):
     assert of(older.repos[1], "8acd4d7")[("arch_target", "compute_103a")].names == ("SM103",)
     bitblas = of(older.repos[2], "247d1a3")[("value_removed", "")]
     assert bitblas.owner == "QuantizationMethods" and bitblas.names == ("bitblas", "gptq_bitblas")
+
+
+def test_a_new_files_license_docstring_and_imports_are_not_what_gets_quoted():
+    from newsletter.analysis.diffs import is_verbatim, telling_snippet
+    from newsletter.analysis.heuristic import without_headers
+
+    patch = (
+        "@@ -0,0 +1,12 @@\n+# SPDX-License-Identifier: Apache-2.0\n+# Copyright the authors\n+\n"
+        '+"""A new model.\n+\n+It does things.\n+"""\n+import torch\n+from torch import nn\n+\n'
+        "+class NewModel(nn.Module):\n+    def forward(self, x):\n+        return x * 2\n"
+    )
+    new = change("vllm/model_executor/models/new.py", patch, "added")
+    snippet = telling_snippet(without_headers([new]))
+    assert snippet.code.startswith("class NewModel(nn.Module):") and is_verbatim(snippet.code, patch)
+    assert without_headers([{**new, "status": "modified"}])[0]["patch"] == patch  # only new files have a preamble

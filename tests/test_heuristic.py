@@ -149,8 +149,8 @@ def test_the_chinese_issue_reads_as_chinese_and_repeats_no_sentence_frame(collec
         markdown = render_markdown(store_draft(draft, data))
         if language == "zh":
             assert measures.cjk_share(markdown) >= 0.55
-            count, frame = measures.most_repeated_frame(markdown)
-            assert count <= 4, frame
+        count, frame = measures.most_repeated_frame(markdown, language)
+        assert count <= 4, frame
         highlights = [item for section in draft.sections for item in section.highlights]
         assert sum(measures.states_a_fact(item.details) for item in highlights) >= 0.8 * len(highlights)
         assert sum(item.breaking for item in highlights) <= len(highlights) / 4

@@ -168,9 +168,10 @@ def snippet_note(snippet: Snippet, facts: list[Fact], language: str) -> str:
                        name=code(fact.detail) if fact.kind == "capability" else fact.names[0])  # fmt: skip
         if not hit:
             continue
-        if fact.kind == "kernel_added":
+        defined = re.search(rf"(?:class|def|fn|struct|void)\s+{re.escape(hit)}\b", body)
+        if fact.kind == "kernel_added" and defined:
             return say(language, "note.kernel", name=code(hit))
-        if fact.kind == "symbols_added":
+        if fact.kind == "symbols_added" and defined:
             return say(language, "note.class" if hit[:1].isupper() else "note.function", name=code(hit))
         if fact.kind == "env_added":
             return say(language, "note.env", name=code(hit))
@@ -214,9 +215,18 @@ _BRANCHES = [
 ]
 
 
+_CALLS = [
+    ("call.log", re.compile(r"\blog(?:ger|ging)?\.\w+\(|\bprint\(|warnings\.warn\(")),
+    ("call.tensor", re.compile(r"\btorch\.\w+|\btl\.\w+|\.to\(|\.view\(|\.reshape\(|__ldg|__shfl")),
+    ("call.method", re.compile(r"\bself\.\w+\(")),
+]
+
+
 def _shape(body: str) -> str:
     """What kind of code the quoted lines are, for a note that says more than "new code"."""
     shape = next((name for name, pattern in _SHAPES if pattern.search(body)), "assignment")
+    if shape == "call":
+        shape = next((name for name, pattern in _CALLS if pattern.search(body)), shape)
     if shape == "branch":
         conditions = "\n".join(
             line for line in body.splitlines() if re.match(r"\s*(if|elif|#if|\}?\s*else if)\b", line)

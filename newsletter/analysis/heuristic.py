@@ -11,6 +11,7 @@ with nothing specific to say says nothing.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from newsletter.analysis import issues as issue_picks
@@ -72,7 +73,7 @@ def item_draft(repo: RepoDay, sha: str, language: str) -> ItemDraft:
         what = revert_what(ctx) if ctx.revert_target or ctx.revert_title else ""
         lead.append(say(language, "fact.revert", what=what) if what else say(language, "fact.revert_unknown"))
     removal = verdict.category == "Deprecation" and commit.deletions > 3 * commit.additions
-    snippet = None if removal else telling_snippet(commit.files)
+    snippet = None if removal else telling_snippet(without_headers(commit.files))
     snippets = [replace(snippet, note=snippet_note(snippet, facts, language))] if snippet else []
     new_model = "new-model" in verdict.signals
     return ItemDraft(
@@ -92,6 +93,38 @@ def item_draft(repo: RepoDay, sha: str, language: str) -> ItemDraft:
         topics=list(verdict.topics),
         selection_reason=selection_reason(verdict, language),
     )
+
+
+_PREAMBLE_LINE = re.compile(r"^\s*(#|//|/\*|\*|$|import\s|from\s+\S+\s+import\s|#include\s|using\s)")
+_DOCSTRING = re.compile(r'^\s*[rRuU]?("""|\'\'\')')
+
+
+def without_headers(files: list[dict]) -> list[dict]:
+    """The files with a new file's preamble (license comments, module docstring, imports) left out of
+    its patch, so the quoted code is code; what remains are lines of the patch as they were."""
+    out = []
+    for change in files:
+        patch = change.get("patch") or ""
+        if change.get("status") != "added" or not patch:
+            out.append(change)
+            continue
+        lines = patch.split("\n")
+        start = end = 1 if lines and lines[0].startswith("@@") else 0
+        while end < len(lines) and lines[end].startswith("+"):
+            text = lines[end][1:]
+            if quote := _DOCSTRING.match(text):  # skip to the line that closes the docstring
+                closing = quote.group(1)
+                rest = text[quote.end() :]
+                while closing not in rest and end + 1 < len(lines) and lines[end + 1].startswith("+"):
+                    end += 1
+                    rest = lines[end][1:]
+                end += 1
+                continue
+            if not _PREAMBLE_LINE.match(text):
+                break
+            end += 1
+        out.append({**change, "patch": "\n".join(lines[:start] + lines[end:])} if end > start else change)
+    return out
 
 
 def _revert_target(repo: RepoDay, sha: str, verdict: Verdict) -> str:

@@ -102,6 +102,7 @@ TEXT = {
                    "branch.env": "环境变量判断分支", "branch.type": "类型判断分支", "branch.backend": "后端选择分支",
                    "branch.dtype": "数据类型分支", "branch.flag": "开关判断分支",
                    "definition": "定义", "build": "编译配置", "returns": "返回逻辑", "call": "调用逻辑",
+                   "call.log": "日志输出", "call.tensor": "张量运算", "call.method": "方法调用",
                    "assignment": "赋值与初始化"},
         # --- themes, 评估, 摘要, 总结 ---
         "theme.component": "{name}",
@@ -392,6 +393,7 @@ TEXT = {
                    "branch.dtype": "dtype branches",
                    "branch.flag": "flag checks",
                    "definition": "definitions", "build": "build settings", "returns": "return logic", "call": "calls",
+                   "call.log": "logging", "call.tensor": "tensor operations", "call.method": "method calls",
                    "assignment": "assignments"},
         "theme.component": "{name}",
         "theme.topic.hardware": "Hardware", "theme.topic.model": "Models", "theme.topic.kernel": "Kernels",
