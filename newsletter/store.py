@@ -8,6 +8,7 @@ from simple_history.utils import bulk_create_with_history
 
 from newsletter.analysis.draft import TOPICS, VERDICTS, DayInput, ReportDraft, Statement
 from newsletter.models import ItemSnippet, Report, ReportItem, ReportSection, ReportStatement
+from newsletter.models.reports import record_versions
 from newsletter.render.escape import inline
 
 
@@ -124,44 +125,28 @@ def store_statements(report: Report, statements: list[tuple[str, Statement]], da
     commits = {c.sha: c for repo in data.repos for c in repo.commits}
     issues = {f"{repo.repository.full_name}#{i.number}": i for repo in data.repos for i in repo.new_issues}
     orders = {kind: 0 for kind in ReportStatement.Kind.values}
-    rows, cites = [], []
+    rows, cites = [], {}
     for kind, statement in statements:
-        rows.append(
-            ReportStatement(
-                report=report,
-                kind=kind,
-                order=orders[kind],
-                lead=_fit(statement.lead, ReportStatement, "lead"),
-                text=statement.text.strip(),
-            )
-        )
+        order = orders[kind]
         orders[kind] += 1
-        cites.append(
-            (
-                [commits[c] for c in dict.fromkeys(statement.cites) if c in commits],
-                [issues[c] for c in dict.fromkeys(statement.cites) if c in issues],
-            )
+        lead = _fit(statement.lead, ReportStatement, "lead")
+        rows.append(ReportStatement(report=report, kind=kind, order=order, lead=lead, text=statement.text.strip()))
+        cites[kind, order] = (
+            [commits[c] for c in dict.fromkeys(statement.cites) if c in commits],
+            [issues[c] for c in dict.fromkeys(statement.cites) if c in issues],
         )
     if not rows:
         return
-    rows = bulk_create_with_history(rows, ReportStatement)
-    history = ReportStatement.history.model
-    versions = {version.id: version for version in history.objects.filter(id__in=[row.pk for row in rows])}
+    ReportStatement.objects.bulk_create(rows)
+    rows = list(report.statements.all())  # with their keys, whatever the database returns from a bulk insert
     for field, column, picked in (("commits", "commit_id", 0), ("issues", "issue_id", 1)):
         links = getattr(ReportStatement, field).through
         links.objects.bulk_create(
             links(reportstatement_id=row.pk, **{column: cited.pk})
-            for row, both in zip(rows, cites, strict=True)
-            for cited in both[picked]
+            for row in rows
+            for cited in cites[row.kind, row.order][picked]
         )
-        # History keeps the link rows as they are, their own keys included: read back, not assumed.
-        linked = links.objects.filter(reportstatement_id__in=versions)
-        past = getattr(history, field).model
-        past.objects.bulk_create(
-            past(id=link.pk, history=versions[link.reportstatement_id], reportstatement_id=link.reportstatement_id,
-                 **{column: getattr(link, column)})
-            for link in linked
-        )  # fmt: skip
+    record_versions(rows)
 
 
 def _fit(text: str, model, field: str) -> str:

@@ -267,7 +267,8 @@ def test_statements_are_edited_inline_with_their_citations(editor_client, draft,
     assert f"report statement {statement.pk}: lead" in table and "Blackwell 支持" in table
     row = table[table.index(f"report statement {statement.pk}: commits") :].split("</tr>")[0]
     assert row.endswith(f"<td>{before}</td><td>{cited.short_sha}</td>")
-    assert statement.history.first().history_user == editor
+    # One version for the edit, its citations included, by the editor who made it.
+    assert statement.history.count() == 2 and statement.history.first().history_user == editor
 
 
 def test_autocomplete_finds_commits_and_issues_for_editors(editor_client, draft):

@@ -33,6 +33,7 @@ from newsletter.models import (
     Subscriber,
     TableRow,
 )
+from newsletter.models.reports import record_versions
 from newsletter.render.email import Variant, active_repositories, personalize, render_email, variant_for
 from newsletter.schedule import enqueue_dispatch, schedule_dispatch, withdraw_approval
 
@@ -69,7 +70,24 @@ class StatementFormSet(forms.BaseInlineFormSet):
 
     def save_new(self, form, commit=True):
         form.instance.kind = self.kind
-        return super().save_new(form, commit)
+        return self._save(form, commit, update=False)
+
+    def save_existing(self, form, obj, commit=True):
+        return self._save(form, commit, update=True)
+
+    def _save(self, form, commit, *, update):
+        """The text and the citations as one version in the history, not one per step."""
+        if not commit:
+            return form.save(commit=False)
+        statement = form.save(commit=False)
+        statement.skip_history_when_saving = True
+        try:
+            statement.save()
+            form.save_m2m()
+        finally:
+            del statement.skip_history_when_saving
+        record_versions([statement], update=update)
+        return statement
 
 
 class StatementInline(admin.TabularInline):

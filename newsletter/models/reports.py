@@ -245,6 +245,31 @@ class ReportStatement(models.Model):
         return f"{self.get_kind_display()} {self.order}"
 
 
+def record_versions(statements: list[ReportStatement], *, update: bool = False) -> None:
+    """One history version of each statement as it now is, its citations included.
+
+    Saving a statement and then setting its citations would leave a version per step (the
+    citations removed, then added); a statement written that way is saved without history and
+    then recorded once, so its edit shows as one change.
+    """
+    if not statements:
+        return
+    ReportStatement.history.bulk_history_create(statements, update=update)
+    history = ReportStatement.history.model
+    latest = {}
+    for version in history.objects.filter(id__in=[s.pk for s in statements]).order_by("history_date", "history_id"):
+        latest[version.id] = version
+    for field, column in (("commits", "commit_id"), ("issues", "issue_id")):
+        links = getattr(ReportStatement, field).through
+        past = getattr(history, field).model
+        # The link rows as they are, their own keys included: read back, not assumed.
+        past.objects.bulk_create(
+            past(id=link.pk, history=latest[link.reportstatement_id], reportstatement_id=link.reportstatement_id,
+                 **{column: getattr(link, column)})
+            for link in links.objects.filter(reportstatement_id__in=latest)
+        )  # fmt: skip
+
+
 class CommitAnalysis(models.Model):
     """A model's analysis of one commit. A commit never changes, so this is reused on rebuilds."""
 
