@@ -160,3 +160,18 @@ def test_an_inbox_preview_or_meta_description_is_what_a_reader_sees():
 
     markdown = "- **vLLM**: fix \\_x\\_ in &lt;b> ([`abc1234`](https://github.com/o/n/commit/abc))\n- next"
     assert markdown_to_text(markdown) == "vLLM: fix _x_ in <b> (abc1234) next"
+
+
+def test_a_story_member_of_an_earlier_day_links_to_that_days_issue(collected):
+    report = build_report(day=date(2026, 1, 29), language="zh", analyzer="heuristic")
+    item = ReportItem.objects.filter(report=report, kind="highlight", section__repository__name="vllm").first()
+    earlier = Commit.objects.on_day(date(2026, 1, 28)).filter(repository__name="vllm").first()
+    item.related = [{"sha": earlier.sha, "role": "change", "day": "2026-01-28", "earlier": True}]
+    item.save()
+    text = render_markdown(report)
+    assert f"原始变更 [`{earlier.sha[:7]}`]({earlier.html_url})（见 [2026-01-28](http" in text
+    assert "/reports/2026-01-28/) 期）" in text
+    item.hidden = True
+    item.save()
+    # Hidden, the item's own commit moves to the day's table; the earlier day's commit does not.
+    assert f"[`{earlier.sha[:7]}`]" not in render_markdown(report)

@@ -8,6 +8,7 @@ commit and issue rows it cites, never from text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -43,6 +44,7 @@ HEADINGS = {
             "speculative": "投机解码", "distributed": "分布式/并行", "scheduling": "调度/显存", "api": "API/CLI",
         },
         "related": "同一事件",
+        "earlier_issue": "（见 {link} 期）",
         "roles": {"change": "原始变更", "revert": "回退", "redo": "重新引入"},
         "others": "其他提交",
         "table": ["提交", "类别", "标题", "作者", "行数"],
@@ -81,6 +83,7 @@ HEADINGS = {
             "api": "API/CLI",
         },
         "related": "Same story",
+        "earlier_issue": " (in the {link} issue)",
         "roles": {"change": "original change", "revert": "revert", "redo": "redo"},
         "others": "Other commits",
         "table": ["Commit", "Category", "Title", "Author", "Lines"],
@@ -271,7 +274,10 @@ def section_body(section: ReportSection, words: dict, story_commits: dict[str, C
     for item in items:
         if item.kind == ReportItem.Kind.HIGHLIGHT and item.hidden:
             table.append(item.commit)
-            table += [commits_by_sha[r["sha"]] for r in item.related if r["sha"] in commits_by_sha]
+            # Only the day's own: a member from an earlier day was in that day's table or story.
+            table += [
+                commits_by_sha[r["sha"]] for r in item.related if r["sha"] in commits_by_sha and not r.get("earlier")
+            ]
     tail: list[str] = []
     if not highlights and not table:
         tail += [words["no_commits"], ""]
@@ -288,6 +294,13 @@ def section_body(section: ReportSection, words: dict, story_commits: dict[str, C
             )
         tail.append("")
     return SectionBody(head=head, items=rendered, tail=tail)
+
+
+def earlier_issue(day: str, words: dict) -> str:
+    """A link to the issue of an earlier day that told that part of the story."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+        return ""
+    return words["earlier_issue"].format(link=f"[{day}]({settings.SITE_URL}/reports/{day}/)")
 
 
 def render_highlight(item: ReportItem, commits_by_sha: dict, words: dict) -> list[str]:
@@ -315,6 +328,7 @@ def render_highlight(item: ReportItem, commits_by_sha: dict, words: dict) -> lis
     if item.related:
         links = [
             f"{words['roles'].get(r['role'], r['role'])} [`{r['sha'][:7]}`]({commits_by_sha[r['sha']].html_url})"
+            + (earlier_issue(r["day"], words) if r.get("earlier") and r.get("day") else "")
             for r in item.related
             if r["sha"] in commits_by_sha
         ]
