@@ -45,6 +45,8 @@ class RepoDay:
     history: list[PastHighlight] = field(default_factory=list)  # newest first
     # Commits of earlier days that a story of this day refers to (the change a revert undoes).
     earlier_commits: list[Commit] = field(default_factory=list)
+    # What is derived from a commit once and read by several parts of an analyzer (its facts).
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def commit(self, sha: str) -> Commit:
         return next(c for c in self.commits if c.sha == sha)

@@ -38,6 +38,14 @@ SIGNAL_NAMES_ZH = {
 
 
 def commit_facts(repo: RepoDay, sha: str) -> list[Fact]:
+    """The facts of one commit, read from its diff once per day however many sentences use them."""
+    key = ("facts", sha)
+    if key not in repo.memo:
+        repo.memo[key] = _read_facts(repo, sha)
+    return repo.memo[key]
+
+
+def _read_facts(repo: RepoDay, sha: str) -> list[Fact]:
     commit = repo.commit(sha)
     pull = repo.pull_request(sha)
     view = CommitView(
@@ -51,7 +59,7 @@ def item_draft(repo: RepoDay, sha: str, language: str) -> ItemDraft:
     commit = repo.commit(sha)
     verdict = repo.triage.verdicts[sha]
     story = repo.triage.story_of(sha)
-    related = [{"sha": s, "role": role} for s, role in (story.members if story else []) if s != sha]
+    related = story.related(sha) if story else []  # earlier days' members too, with their day
     facts = commit_facts(repo, sha)
     pull = repo.pull_request(sha)
     subjects = subjects_of(commit.title, *(pull.labels if pull else ()))
