@@ -21,6 +21,7 @@ from datetime import date
 from io import StringIO
 
 from scratch import ROOT, django_in_scratch
+from triage import peer_picks
 
 EXAMPLES = ROOT.parent / "shared" / "report-examples"
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -76,15 +77,6 @@ def states_a_fact(details: str) -> bool:
     return any(not _COUNTS.search(part) and len(part.strip()) >= 8 for part in _SENTENCE.split(details or ""))
 
 
-def peer_picks() -> dict[tuple[str, str], set[str]]:
-    picks: dict[tuple[str, str], set[str]] = {}
-    for line in (EXAMPLES / "peer-picks.md").read_text().splitlines():
-        cells = [cell.strip() for cell in line.strip("|").split("|")]
-        if len(cells) == 4 and re.fullmatch(r"[0-9a-f]{7}", cells[2]):
-            picks.setdefault((cells[0], cells[1]), set()).add(cells[2])
-    return picks
-
-
 def main() -> None:
     os.environ["GITHUB_CACHE_DIR"] = "off"
     django_in_scratch("bench-quality-")
@@ -115,7 +107,7 @@ def main() -> None:
         count, shape = most_repeated_frame(path.read_text())
         print(f"  {path.name:<28} CJK share {cjk_share(path.read_text()):.2f}, most repeated frame x{count}")
 
-    picks = peer_picks()
+    picks = peer_picks(EXAMPLES / "peer-picks.md")
     header = ("day", "analyzer", "lang", "CJK", "frame", "breaking", "facts", "dropped", "cost $", "once", "peer")
     print("\n{:<11} {:<10} {:<4} {:>5} {:>6} {:>9} {:>6} {:>8} {:>7} {:>5} {:>6}".format(*header))
     worst_frames = []
@@ -141,7 +133,7 @@ def main() -> None:
                 facts = sum(states_a_fact(i.details) for i in highlights) / len(highlights) if highlights else 0.0
                 dropped = ",".join(f"{k}:{v}" for k, v in sorted(draft.dropped.items())) or "0"
                 chosen = {i.commit.sha[:7] for i in highlights} | {r["sha"][:7] for i in highlights for r in i.related}
-                peer = [(name, picks.get((name, day.isoformat()), set())) for name in ("vLLM", "SGLang")]
+                peer = [(name, picks.get((name, day.isoformat()), set())) for name in ("vllm", "sglang")]
                 overlap = "/".join(f"{len(p & chosen)}:{len(p)}" for _, p in peer)
                 print(
                     f"{day.isoformat():<11} {analyzer:<10} {language:<4} "
