@@ -56,3 +56,15 @@ def test_a_repository_assessment_names_its_themes_not_a_category_count():
     assert assessment("FlashInfer", {"commits": 0}, [], [IssueDraft(1, "t", "w")], "zh") == (
         "今日没有新的提交；另有 1 个新 Issue，见 Issues 看点。"
     )
+
+
+def test_an_acronym_keeps_its_case_mid_sentence(collected):
+    from datetime import date
+
+    from newsletter.analysis.heuristic import HeuristicAnalyzer
+    from newsletter.gather import day_input
+
+    draft = HeuristicAnalyzer().analyze(day_input(date(2026, 1, 28), "en"))
+    texts = " ".join(statement.text for statement in draft.summary)
+    assert "touched MoE" in texts and "moE" not in texts
+    assert "touched multimodal" in texts

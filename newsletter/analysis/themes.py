@@ -184,8 +184,10 @@ def _theme_statement(key: tuple[str, str], members: list[Entry], language: str) 
     members = [e for repo in repos for e in [m for m in members if m.repo == repo][:2]]
     clauses = [_by_repo(members, language, surfaces=key[0] == "breaking")]
     name = theme_name(key, language)
-    if language == "en" and key[0] in ("topic", "component", "new_models") and name[1:2].islower():
-        name = name[:1].lower() + name[1:]  # mid-sentence: "2 projects touched multimodal"
+    first_word = name.split(" ")[0]
+    if language == "en" and key[0] in ("topic", "component", "new_models") and first_word[1:].islower():
+        # Mid-sentence: "2 projects touched multimodal"; an acronym such as "MoE" keeps its case.
+        name = name[:1].lower() + name[1:]
     meaning = say(language, f"meaning.{key[0]}.{'many' if len(repos) > 1 else 'one'}", name=name, count=len(repos))
     if meaning:
         clauses.append(meaning)
