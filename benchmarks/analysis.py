@@ -17,10 +17,8 @@ import os
 import statistics
 import time
 from collections import defaultdict
-from datetime import date
-from io import StringIO
 
-from scratch import ROOT, django_in_scratch
+from scratch import collect_bundled_days, django_in_scratch
 
 KINDS = ("selection", "commit_item", "repository_synthesis", "issue_synthesis")
 BUDGET = 0.10  # dollars per issue
@@ -35,25 +33,17 @@ def main() -> None:
     os.environ["GITHUB_CACHE_DIR"] = "off"
     django_in_scratch("bench-analysis-")
     from django.conf import settings
-    from django.core.management import call_command
 
     from newsletter.analysis import prompts
     from newsletter.analysis.pricing import cache_minimum, cost, estimated_tokens
     from newsletter.build import build_report
     from newsletter.models import CommitAnalysis, Report
-    from sources.recorder import recorded_days
-    from sources.replay import ReplayServer
     from tests.fake_anthropic import FakeAnthropic
 
-    data = ROOT / "data" / "github"
-    days = sorted(date.fromisoformat(d) for d in recorded_days(data))
+    days = collect_bundled_days()
     fake = FakeAnthropic().start()
     os.environ["ANTHROPIC_BASE_URL"] = fake.url
     settings.ANTHROPIC_API_KEY = "sk-bench"
-    with ReplayServer(data) as replay:
-        settings.GITHUB_API_URL = replay.url
-        for day in days:
-            call_command("collect", "--date", day.isoformat(), stdout=StringIO())
 
     print(f"Claude path on {len(days)} bundled days ({args.language}), measured at the fake Messages API\n")
     header = ("day", "build", "kind", "model", "calls", "input", "cache write", "cache read", "output", "cost $")

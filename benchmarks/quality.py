@@ -17,10 +17,8 @@ fake's, so for that analyzer the figures measure the pipeline and its checks, no
 import os
 import re
 from collections import Counter
-from datetime import date
-from io import StringIO
 
-from scratch import ROOT, django_in_scratch
+from scratch import ROOT, collect_bundled_days, django_in_scratch
 from triage import peer_picks
 
 EXAMPLES = ROOT.parent / "shared" / "report-examples"
@@ -81,23 +79,15 @@ def main() -> None:
     os.environ["GITHUB_CACHE_DIR"] = "off"
     django_in_scratch("bench-quality-")
     from django.conf import settings
-    from django.core.management import call_command
 
     from newsletter.build import check_draft, make_analyzer
     from newsletter.gather import day_input
     from newsletter.models import Report, ReportItem
     from newsletter.render.markdown import render_markdown
     from newsletter.store import store_draft
-    from sources.recorder import recorded_days
-    from sources.replay import ReplayServer
     from tests.fake_anthropic import FakeAnthropic
 
-    data_dir = ROOT / "data" / "github"
-    days = [date.fromisoformat(d) for d in recorded_days(data_dir)]
-    with ReplayServer(data_dir) as replay:
-        settings.GITHUB_API_URL = replay.url
-        for day in days:
-            call_command("collect", "--date", day.isoformat(), stdout=StringIO())
+    days = collect_bundled_days()
     fake = FakeAnthropic().start()
     os.environ["ANTHROPIC_BASE_URL"] = fake.url
     settings.ANTHROPIC_API_KEY = "sk-bench"

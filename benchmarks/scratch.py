@@ -28,3 +28,23 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def collect_bundled_days() -> list:
+    """Collect every recorded day of data/github/ through a replay server; returns the days, in order."""
+    from datetime import date
+    from io import StringIO
+
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from sources.recorder import recorded_days
+    from sources.replay import ReplayServer
+
+    data = ROOT / "data" / "github"
+    days = sorted(date.fromisoformat(d) for d in recorded_days(data))
+    with ReplayServer(data) as replay:
+        settings.GITHUB_API_URL = replay.url
+        for day in days:
+            call_command("collect", "--date", day.isoformat(), stdout=StringIO())
+    return days

@@ -12,11 +12,9 @@ commits the highlights include. The peer's picks are calibration, not a target.
 import argparse
 import os
 import re
-from datetime import date
-from io import StringIO
 from pathlib import Path
 
-from scratch import ROOT, django_in_scratch
+from scratch import collect_bundled_days, django_in_scratch
 
 
 def peer_picks(path: Path) -> dict[tuple[str, str], set[str]]:
@@ -37,19 +35,10 @@ def main() -> None:
 
     os.environ["GITHUB_CACHE_DIR"] = "off"
     django_in_scratch("bench-triage-")
-    from django.conf import settings
-    from django.core.management import call_command
 
     from newsletter.gather import day_input
-    from sources.recorder import recorded_days
-    from sources.replay import ReplayServer
 
-    data = ROOT / "data" / "github"
-    days = [date.fromisoformat(d) for d in recorded_days(data)]
-    with ReplayServer(data) as replay:
-        settings.GITHUB_API_URL = replay.url
-        for day in days:
-            call_command("collect", "--date", day.isoformat(), stdout=StringIO())
+    days = collect_bundled_days()
     picks = peer_picks(args.peer_picks) if args.peer_picks else {}
 
     from newsletter.analysis.heuristic import HeuristicAnalyzer
