@@ -8,7 +8,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from newsletter.analysis import selection
 from newsletter.analysis.anthropic import AnthropicAnalyzer
 from newsletter.analysis.diffs import patch_lines
 from newsletter.analysis.draft import PullRequest
@@ -136,8 +135,8 @@ def test_a_rebuild_makes_no_new_per_commit_calls(collected, fake_anthropic):
 def test_the_model_picks_within_the_floor_and_the_cap(collected, fake_anthropic, settings):
     settings.HIGHLIGHTS_PER_REPO = 4
     rules = next(r for r in day_input(DAY, "zh").repos if r.repository.full_name == VLLM).triage
-    floor = selection.floor_of(rules)
-    low = next(sha for sha in selection.ranked_of(rules) if sha not in rules.highlighted and sha not in floor)
+    floor = rules.floor
+    low = next(sha for sha in rules.ranked if sha not in rules.highlighted and sha not in floor)
     others = [sha for sha in rules.highlighted if sha not in floor][:5]
     answer = [
         {"sha": "f" * 12, "reason": "not a commit of the day"},

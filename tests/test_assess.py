@@ -9,6 +9,7 @@ import pytest
 from newsletter.analysis.assess import ItemContext, assess, surface_text
 from newsletter.analysis.facts import CommitView, facts_of
 from newsletter.analysis.subjects import subjects_of
+from newsletter.analysis.surfaces import Surface
 from newsletter.analysis.triage import triage
 from newsletter.gather import day_input
 
@@ -84,7 +85,10 @@ def test_a_revert_with_nothing_known_about_its_target_names_nothing():
 
 def test_the_breaking_surface_is_translated_with_its_names_verbatim():
     surface = (
-        "accepted value `bitblas` of `QuantizationMethods` removed; CLI flag `--foo` renamed to `--bar` (and 2 more)"
+        Surface("value_removed", "bitblas", "QuantizationMethods"),
+        Surface("flag_renamed", "--foo", new="--bar"),
+        Surface("env_removed", "VLLM_A"),
+        Surface("env_removed", "VLLM_B"),
     )
     assert surface_text(surface, "zh") == (
         "`QuantizationMethods` 不再接受 `bitblas`、命令行参数 `--foo` 改名为 `--bar`等另外 2 项"
@@ -92,7 +96,7 @@ def test_the_breaking_surface_is_translated_with_its_names_verbatim():
     assert surface_text(surface, "en") == (
         "`QuantizationMethods` no longer accepts `bitblas`, CLI flag `--foo` renamed to `--bar` and 2 more"
     )
-    assert surface_text("a surface this code does not know", "zh") == "a surface this code does not know"
+    assert surface_text((), "zh") == ""
 
 
 def test_bundled_items_say_who_is_affected_only_when_the_facts_do(collected):

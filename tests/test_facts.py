@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from newsletter.analysis.details import describe
-from newsletter.analysis.facts import CommitView, Fact, facts_of, parse_surface
+from newsletter.analysis.facts import CommitView, Fact, facts_of
 from newsletter.analysis.heuristic import commit_facts
 from newsletter.gather import day_input
 
@@ -122,14 +122,13 @@ def test_a_breaking_note_in_the_message_and_the_surfaces_read_back():
     code = change("vllm/engine/core.py", "@@ -1,1 +1,1 @@\n-x = 1\n+x = 2\n")
     found = facts(code, title="Rework the engine", message="Rework the engine\n\nBREAKING CHANGE: the engine moved.")
     assert "declared_breaking" in found
-    surface = parse_surface("config field `CompilationConfig.static_all_moe_layers` removed")
-    # The owner and the field are separate names: each is verbatim in the diff, "Owner.field" is not.
-    assert (surface.kind, surface.owner, surface.names) == (
-        "field_removed",
-        "CompilationConfig",
-        ("static_all_moe_layers",),
+    config = change(
+        "vllm/config/compilation.py",
+        "@@ -10,2 +10,1 @@ class CompilationConfig:\n     level: int = 0\n-    static_all_moe_layers: list[str] = []\n",
     )
-    assert parse_surface("something surfaces.py may say one day") is None
+    surface = facts(config)["field_removed"]
+    # The owner and the field are separate names: each is verbatim in the diff, "Owner.field" is not.
+    assert (surface.owner, surface.names) == ("CompilationConfig", ("static_all_moe_layers",))
 
 
 def test_a_commit_with_little_to_show_gets_a_short_sentence_never_a_file_count():

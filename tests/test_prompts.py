@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from newsletter.analysis import prompts, selection
+from newsletter.analysis import prompts
 from newsletter.analysis.draft import PastHighlight, PullRequest
 from newsletter.analysis.heuristic import HeuristicAnalyzer
 from newsletter.analysis.pricing import cache_minimum, estimated_tokens
@@ -144,7 +144,7 @@ def test_the_selection_prompt_lists_every_commit_once_with_floor_picks_and_stori
     lead, member = triage.highlighted[0], next(s for s in triage.listed)
     triage.stories[lead] = Story(lead=lead, members=[(member, "change"), (lead, "revert")])
     triage.floor = [lead]
-    triage.ranked = [sha for sha in selection.ranked_of(triage) if sha != member]
+    triage.ranked = [sha for sha in triage.ranked if sha != member]
     told, quiet = (repo.commit(sha) for sha in triage.highlighted[1:3])
     repo.pull_requests = {
         told.pr_number: PullRequest(

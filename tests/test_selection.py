@@ -10,7 +10,17 @@ def sha(n: int) -> str:
 
 
 def verdict(n: int, category: str = "Feature", score: int = 40, noise: bool = False) -> Verdict:
-    return Verdict(sha(n), category, score, False, noise, (f"category {category}",), ("source",), SymbolChanges((), ()))
+    return Verdict(
+        sha(n),
+        category,
+        score,
+        False,
+        noise,
+        (f"category {category}",),
+        ("source",),
+        SymbolChanges((), ()),
+        reason=f"category {category}",
+    )
 
 
 def day(floor=(), stories=None) -> Triage:
@@ -66,7 +76,7 @@ def test_the_rules_pick_and_few_commits():
     assert rules.highlighted == triage.highlighted
     assert rules.reasons[sha(1)] == "always highlighted: category Feature"
     assert rules.reasons[sha(2)] == "picked by the rules: category Feature"
-    small = Triage({sha(n): verdict(n) for n in (1, 2)}, [sha(1)], [sha(2)])
+    small = Triage({sha(n): verdict(n) for n in (1, 2)}, [sha(1)], [sha(2)], ranked=[sha(1), sha(2)])
     everything = selection.analyze_all(small, "zh")
     assert sorted(everything.highlighted) == [sha(1), sha(2)]
     assert everything.reasons[sha(2)] == "当天仅 2 个提交，全部分析"

@@ -61,6 +61,7 @@ from newsletter.analysis.schemas import (
     CommitItem,
     output_schema,
 )
+from newsletter.analysis.triage import ANALYZE_ALL_UP_TO
 from newsletter.build import check_draft, commit_sources
 from newsletter.models import CommitAnalysis, Issue
 
@@ -112,10 +113,6 @@ class NoCache(AnalysisCache):
 
 def fixing_commit(repo: RepoDay, number: int) -> str:
     """The SHA of the day's commit whose pull request links issue `number`, or ""."""
-    finder = getattr(repo, "fixing_commit", None)
-    if callable(finder):
-        found = finder(number)
-        return (getattr(found, "sha", found) or "") if found else ""
     for commit in repo.commits:
         pull = repo.pull_request(commit.sha)
         if pull and number in pull.linked_issues:
@@ -353,7 +350,7 @@ class AnthropicAnalyzer:
             name = repo.repository.full_name
             if not repo.commits:
                 continue
-            if len(repo.commits) <= selection.ANALYZE_ALL_UP_TO:
+            if len(repo.commits) <= ANALYZE_ALL_UP_TO:
                 choices[name] = selection.analyze_all(repo.triage, language)
             else:
                 calls[name] = (self.synthesis_model, prompts.selection_prompt(repo, day.day.isoformat(), language, cap))

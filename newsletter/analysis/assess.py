@@ -15,9 +15,10 @@ from pathlib import PurePosixPath
 
 from newsletter.analysis.details import code, names_of, sentence
 from newsletter.analysis.diffs import NOT_SHIPPED, file_role, is_model_path
-from newsletter.analysis.facts import Fact, generation, merged, parse_surface
+from newsletter.analysis.facts import Fact, generation, merged, surface_fact
 from newsletter.analysis.headlines import VERBS_ZH, clean_title, headline
 from newsletter.analysis.subjects import Subjects, component_label
+from newsletter.analysis.surfaces import Surface
 from newsletter.analysis.triage import Verdict
 from newsletter.analysis.wording import say, word
 
@@ -73,23 +74,18 @@ def assess(ctx: ItemContext) -> Assessment:
         risk=risk,
         verdict=verdict,
         reason=sentence([reason], ctx.language).rstrip("。.") if reason else "",
-        breaking_surface=surface_text(ctx.verdict.surface, ctx.language) if ctx.verdict.breaking else "",
+        breaking_surface=surface_text(ctx.verdict.surfaces, ctx.language) if ctx.verdict.breaking else "",
     )
 
 
 # --- surfaces in the reader's language ---------------------------------------------------------------
-def surface_text(surface: str, language: str) -> str:
-    """The triage's surface line(s) ("CLI flag `--x` removed; …") in `language`, names kept verbatim."""
-    if not surface:
-        return ""
-    more = re.search(r" \(and (\d+) more\)$", surface)
-    body = surface[: more.start()] if more else surface
-    parsed = [parse_surface(part) or part for part in body.split("; ")]
-    facts = merged([p for p in parsed if isinstance(p, Fact)])
-    parts = [_surface_part(f, language) for f in facts] + [p for p in parsed if isinstance(p, str)]
-    text = word(language, "list_sep").join(p for p in parts if p)
-    if more:
-        text += say(language, "surface.more", count=more.group(1))
+def surface_text(surfaces: tuple[Surface, ...], language: str, *, shown: int = 2) -> str:
+    """The triage's breaking surfaces in `language`, names kept verbatim: the first `shown`, then a count."""
+    facts = merged([surface_fact(surface) for surface in surfaces[:shown]])
+    parts = (_surface_part(fact, language) for fact in facts)
+    text = word(language, "list_sep").join(part for part in parts if part)
+    if len(surfaces) > shown:
+        text += say(language, "surface.more", count=len(surfaces) - shown)
     return text
 
 
@@ -116,7 +112,7 @@ def _verdict(ctx: ItemContext) -> tuple[str, str]:
     lang = ctx.language
     v = ctx.verdict
     if v.breaking:
-        first = surface_text(v.surface.split("; ")[0].split(" (and ")[0], lang)
+        first = surface_text(v.surfaces[:1], lang)
         return "risk", say(lang, "verdict.breaking", surface=first)
     if v.category == "Revert":
         what = revert_what(ctx, short=True)

@@ -19,7 +19,7 @@ from pathlib import PurePosixPath
 from newsletter.analysis.diffs import NOT_SHIPPED, SOURCE_LANGUAGES, file_role, hunks, is_model_path, language_for
 from newsletter.analysis.headlines import VERBS_ZH
 from newsletter.analysis.messages import clean_body
-from newsletter.analysis.surfaces import surface_changes
+from newsletter.analysis.surfaces import Surface, surface_changes
 from newsletter.analysis.triage import parse_title
 
 MAX_NAMES = 4  # names one fact lists; more are counted, not named
@@ -189,56 +189,17 @@ def _added(lines: Iterable[Line]) -> list[Line]:
     return [line for line in lines if line.mark == "+"]
 
 
-# --- public surfaces (surfaces.py's findings, read back into parts) ---------------------------------
-_OWNED = r"`(?P<owner>[A-Za-z_][\w]*)\.(?P<name>[A-Za-z_]\w*)`"
-SURFACE_PATTERNS = [
-    (re.compile(r"^default of CLI flag `(?P<name>[^`]+)` changed from `(?P<old>[^`]*)` to `(?P<new>[^`]*)`$"),
-     "flag_default"),
-    (re.compile(r"^CLI flag `(?P<name>[^`]+)` renamed to `(?P<new>[^`]+)`$"), "flag_renamed"),
-    (re.compile(r"^CLI flag `(?P<name>[^`]+)` removed$"), "flag_removed"),
-    (re.compile(r"^CLI flag `(?P<name>[^`]+)` added$"), "flag_added"),
-    (re.compile(r"^default of environment variable `(?P<name>[^`]+)` changed from `(?P<old>[^`]*)` to "
-                r"`(?P<new>[^`]*)`$"), "env_default"),
-    (re.compile(r"^environment variable `(?P<name>[^`]+)` renamed to `(?P<new>[^`]+)`$"), "env_renamed"),
-    (re.compile(r"^environment variable `(?P<name>[^`]+)` removed$"), "env_removed"),
-    (re.compile(r"^environment variable `(?P<name>[^`]+)` added$"), "env_added"),
-    (re.compile(r"^environment variable `(?P<name>[^`]+)` now set by the code$"), "env_set"),
-    (re.compile(r"^environment variable `(?P<name>[^`]+)` no longer set by the code$"), "env_unset"),
-    (re.compile(rf"^default of (?:config field|HTTP (?P<http>\w+) field) {_OWNED} changed from `(?P<old>[^`]*)` "
-                r"to `(?P<new>[^`]*)`$"), "field_default"),
-    (re.compile(rf"^(?:config field|HTTP (?P<http>\w+) field) {_OWNED} renamed to `(?P<new>[^`]+)`$"),
-     "field_renamed"),
-    (re.compile(rf"^(?:config field|HTTP (?P<http>\w+) field) {_OWNED} removed$"), "field_removed"),
-    (re.compile(rf"^(?:config field|HTTP (?P<http>\w+) field) {_OWNED} added$"), "field_added"),
-    (re.compile(r"^accepted value `(?P<name>[^`]+)` of `(?P<owner>[^`]+)` removed$"), "value_removed"),
-    (re.compile(r"^accepted value `(?P<name>[^`]+)` of `(?P<owner>[^`]+)`$"), "value_added"),
-    (re.compile(r"^backend `(?P<name>[^`]+)` (?:accepted by|registered in) `(?P<owner>[^`]+)`$"), "backend_added"),
-    (re.compile(r"^backend `(?P<name>[^`]+)` registered$"), "backend_added"),
-    (re.compile(r"^exported name `(?P<name>[^`]+)` removed from `(?P<owner>[^`]+)`$"), "export_removed"),
-    (re.compile(r"^documented API `(?P<name>[^`]+)` removed$"), "documented_removed"),
-    (re.compile(r"^registered name `(?P<name>[^`]+)` removed from `(?P<owner>[^`]+)`$"), "registry_removed"),
-    (re.compile(r"^`(?P<name>[^`]+)` registered in `(?P<owner>[^`]+)`$"), "registry_added"),
-    (re.compile(r"^declared breaking in the commit message$"), "declared_breaking"),
-    (re.compile(r"^labelled breaking on the pull request$"), "declared_breaking"),
-    (re.compile(r"^deprecated feature removed: (?P<name>.+)$"), "deprecated_removed"),
-]  # fmt: skip
-
-
-def parse_surface(text: str) -> Fact | None:
-    """One of surfaces.py's lines as a Fact (the names split so each is verbatim in the diff)."""
-    for pattern, kind in SURFACE_PATTERNS:
-        if match := pattern.match(text.strip()):
-            values = match.groupdict()
-            detail = values.get("http") or ""
-            return Fact(
-                kind,
-                (values["name"],) if values.get("name") else (),
-                old=values.get("old") or "",
-                new=values.get("new") or "",
-                owner=values.get("owner") or "",
-                detail=detail,
-            )
-    return None
+# --- public surfaces (surfaces.py's findings as facts) ------------------------------------------------
+def surface_fact(surface: Surface) -> Fact:
+    """One of surfaces.py's findings as a Fact (the names split so each is verbatim in the diff)."""
+    return Fact(
+        surface.kind,
+        (surface.name,) if surface.name else (),
+        old=surface.old,
+        new=surface.new,
+        owner=surface.owner,
+        detail=surface.detail if surface.kind.startswith("field_") else "",  # HTTP request, response …
+    )
 
 
 def _surfaces(view: CommitView, shipped: list[dict]) -> list[Fact]:
@@ -251,10 +212,8 @@ def _surfaces(view: CommitView, shipped: list[dict]) -> list[Fact]:
         labels=view.pr_labels,
     )
     facts = []
-    for text in dict.fromkeys([*found.breaking, *found.changed, *found.added, *found.backends]):
-        fact = parse_surface(text)
-        if fact is None:
-            continue
+    for surface in dict.fromkeys([*found.breaking, *found.changed, *found.added, *found.backends]):
+        fact = surface_fact(surface)
         if fact.kind == "env_added":
             fact = Fact(fact.kind, fact.names, new=_env_default(fact.names[0], shipped))
         elif fact.kind == "flag_added":

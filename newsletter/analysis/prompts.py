@@ -100,14 +100,14 @@ def _selection_line(repo: RepoDay, sha: str, rank: int | None, marks: list[str])
     commit = repo.commit(sha)
     verdict = repo.triage.verdicts[sha]
     marks = [f"score {verdict.score}"] + ([f"rank {rank}"] if rank else []) + marks
-    signals = ", ".join(selection.signals_of(verdict)) or "-"
+    signals = ", ".join(verdict.signals) or "-"
     line = (
         f"- {sha[:SHORT]} [{verdict.category}] {', '.join(marks)} | {commit.title} | "
         f"+{commit.additions}/-{commit.deletions}, {len(commit.files)} files | signals: {signals}"
     )
     if verdict.noise and "floor" not in marks:
         return line
-    line += f" | reason: {_one_line(selection.reason_of(verdict), 160)}"
+    line += f" | reason: {_one_line(verdict.reason, 160)}"
     pull = repo.pull_request(sha)
     if pull:
         labels = ", ".join(pull.labels)
@@ -122,10 +122,10 @@ def _selection_line(repo: RepoDay, sha: str, rank: int | None, marks: list[str])
 def selection_prompt(repo: RepoDay, day: str, language: str, cap: int) -> Prompt:
     """Every commit of the day, best first; a story's other members right after its lead."""
     triage = repo.triage
-    floor = set(selection.floor_of(triage))
+    floor = set(triage.floor)
     picked = set(triage.highlighted)
     lines, shown = [], set()
-    for rank, sha in enumerate(selection.ranked_of(triage), start=1):
+    for rank, sha in enumerate(triage.ranked, start=1):
         if sha in shown:
             continue
         marks = ["floor"] if sha in floor else ["rule pick"] if sha in picked else []
@@ -250,7 +250,7 @@ def item_prompt(repo: RepoDay, sha: str, language: str, linked_issues=()) -> Pro
     commit = repo.commit(sha)
     verdict = repo.triage.verdicts[sha]
     manifest, diffs = diff_budget(commit.files)
-    surface = selection.surface_of(verdict)
+    surface = verdict.surface
     return _prompt(
         COMMIT_ITEM,
         language,
@@ -259,8 +259,8 @@ def item_prompt(repo: RepoDay, sha: str, language: str, linked_issues=()) -> Pro
         title=commit.title,
         author=commit.author_login or commit.author_name or "-",
         category=verdict.category,
-        signals=", ".join(selection.signals_of(verdict)) or "-",
-        reason=_one_line(selection.reason_of(verdict), 300),
+        signals=", ".join(verdict.signals) or "-",
+        reason=_one_line(verdict.reason, 300),
         surface=f"; public surface: {surface}" if surface else "",
         message=shorten(commit.message.strip(), MESSAGE_BUDGET),
         pull_request=_pull_request_text(repo, sha, commit.message),

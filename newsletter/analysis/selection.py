@@ -5,20 +5,13 @@ Pure functions over a Triage. Code owns the guarantees, whatever the model answe
 highlights never exceeds the cap unless the floor alone does, a SHA the day does not have is
 ignored, a story is told under its lead, and every commit of the day ends up exactly once,
 highlighted (itself or as a story member) or listed.
-
-The triage grows `floor` and `ranked` (and per verdict `signals`, `reason`, `surface`); until it
-has them, the same guarantees are derived from what it has: the highlights and the scores.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from newsletter.analysis.triage import Triage, Verdict
-
-# A repository with this many commits or fewer needs no selection: all of them are analyzed.
-ANALYZE_ALL_UP_TO = 3
-_FLOOR_CATEGORIES = ("Revert", "Critical", "Security")
+from newsletter.analysis.triage import Triage
 
 REASONS = {
     "zh": {
@@ -32,36 +25,6 @@ REASONS = {
         "rules": "picked by the rules: {reason}",
     },
 }
-
-
-def signals_of(verdict: Verdict) -> tuple[str, ...]:
-    return tuple(getattr(verdict, "signals", None) or ())
-
-
-def reason_of(verdict: Verdict) -> str:
-    return getattr(verdict, "reason", "") or "; ".join(verdict.reasons)
-
-
-def surface_of(verdict: Verdict) -> str:
-    return getattr(verdict, "surface", "") or ""
-
-
-def ranked_of(triage: Triage) -> list[str]:
-    """Every commit, best first."""
-    ranked = getattr(triage, "ranked", None)
-    if ranked:
-        return list(ranked)
-    order = {sha: index for index, sha in enumerate(triage.highlighted)}
-    return sorted(triage.verdicts, key=lambda sha: (sha not in order, order.get(sha, 0), -triage.verdicts[sha].score))
-
-
-def floor_of(triage: Triage) -> list[str]:
-    """The commits that are highlighted whatever the model says, in rank order."""
-    floor = getattr(triage, "floor", None)
-    if floor is None:
-        floor = [sha for sha in triage.highlighted if triage.verdicts[sha].category in _FLOOR_CATEGORIES]
-    ranked = ranked_of(triage)
-    return sorted(dict.fromkeys(floor), key=lambda sha: ranked.index(sha) if sha in ranked else len(ranked))
 
 
 def lead_of(triage: Triage, sha: str) -> str:
@@ -88,16 +51,16 @@ class Choice:
 
 def analyze_all(triage: Triage, language: str) -> Choice:
     """Few commits: every one is analyzed (a story once, under its lead), best first."""
-    leads = list(dict.fromkeys(lead_of(triage, sha) for sha in ranked_of(triage)))
+    leads = list(dict.fromkeys(lead_of(triage, sha) for sha in triage.ranked))
     text = REASONS[language]["all"].format(count=len(triage.verdicts))
     return Choice(leads, {sha: text for sha in leads})
 
 
 def rule_choice(triage: Triage, language: str) -> Choice:
     """The rules' own pick, with each commit's reason from the triage."""
-    floor = set(floor_of(triage))
+    floor = set(triage.floor)
     reasons = {
-        sha: REASONS[language]["floor" if sha in floor else "rules"].format(reason=reason_of(triage.verdicts[sha]))
+        sha: REASONS[language]["floor" if sha in floor else "rules"].format(reason=triage.verdicts[sha].reason)
         for sha in triage.highlighted
     }
     return Choice(list(triage.highlighted), reasons)
@@ -127,9 +90,9 @@ def model_choice(triage: Triage, picks: list[tuple[str, str]], cap: int, languag
             choice.reasons[lead] = reason.strip()
     if not chosen:
         return None
-    floor = floor_of(triage)
+    floor = triage.floor
     for sha in floor:
-        choice.reasons.setdefault(sha, REASONS[language]["floor"].format(reason=reason_of(triage.verdicts[sha])))
+        choice.reasons.setdefault(sha, REASONS[language]["floor"].format(reason=triage.verdicts[sha].reason))
     rest = [sha for sha in chosen if sha not in floor]
     choice.highlighted = floor + rest[: max(0, cap - len(floor))]
     return choice

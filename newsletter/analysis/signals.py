@@ -135,7 +135,7 @@ def new_backend(facts: Facts) -> str:
     """A new registered backend: a backend name added to a registry or accepted values, or a new
     file among attention, MoE dispatch, KV transfer or communication backends."""
     if facts.surfaces.backends:
-        return facts.surfaces.backends[0]
+        return str(facts.surfaces.backends[0])
     files = [p for p in facts.new_files if _BACKEND_DIRS.search(p) and not p.endswith("__init__.py")]
     return f"new backend file {PurePosixPath(files[0]).name}" if files else ""
 
@@ -212,14 +212,14 @@ def changed_default(facts: Facts) -> str:
     """A changed default: an environment variable, CLI flag, config field or accepted value
     removed, renamed, set differently or given a new default, or a title that says so."""
     if facts.surfaces.changed:
-        return facts.surfaces.changed[0]
+        return str(facts.surfaces.changed[0])
     match = _DEFAULT_WORDS.search(facts.title)
     return f"title says {match.group(0).lower()!r}" if match and facts.shipped else ""
 
 
 def new_option(facts: Facts) -> str:
     """A new knob: an environment variable, CLI flag, config field or accepted value added."""
-    return facts.surfaces.added[0] if facts.surfaces.added else ""
+    return str(facts.surfaces.added[0]) if facts.surfaces.added else ""
 
 
 _PERF_NUMBER = re.compile(
@@ -244,7 +244,7 @@ def perf_claim(facts: Facts) -> str:
 def breaking(facts: Facts) -> str:
     """A changed public surface (see surfaces.py): exports, documented API, CLI, environment
     variables, config fields and defaults, HTTP fields, an explicit note, a deprecation removal."""
-    return facts.surfaces.breaking[0] if facts.surfaces.breaking else ""
+    return str(facts.surfaces.breaking[0]) if facts.surfaces.breaking else ""
 
 
 def revert(facts: Facts) -> str:

@@ -13,8 +13,9 @@ Breaking means a change to something users call or set, never to code inside the
   `[Deprecation]` commit that removes a feature.
 
 Model directories, private names (leading underscore), kernels, tests, benchmarks and docs are
-never a breaking surface. Each finding is one short English line naming the surface, e.g.
-"CLI flag `--foo` removed"; analyzers translate them.
+never a breaking surface. Each finding is a `Surface` record (its kind and the names, values and
+owner it is about); `str()` gives the one English line prompts and the editor read, e.g. "CLI flag
+`--foo` removed", and the analyzers word the same record in the reader's language.
 """
 
 from __future__ import annotations
@@ -58,25 +59,80 @@ _EXPLICIT = re.compile(r"\bBREAKING[ -]CHANGES?\b|\bBC[- ]?breaking\b|\bbackward
 _REMOVAL_VERB = re.compile(r"^(remove[sd]?|delete[sd]?|drop(s|ped)?|deprecate[sd]? and remove)\b\s*", re.I)
 
 
+# The English line of each kind of finding (names in backticks, verbatim from the commit).
+_ENGLISH = {
+    "flag_default": "default of CLI flag `{name}` changed from `{old}` to `{new}`",
+    "flag_renamed": "CLI flag `{name}` renamed to `{new}`",
+    "flag_removed": "CLI flag `{name}` removed",
+    "flag_added": "CLI flag `{name}` added",
+    "env_default": "default of environment variable `{name}` changed from `{old}` to `{new}`",
+    "env_renamed": "environment variable `{name}` renamed to `{new}`",
+    "env_removed": "environment variable `{name}` removed",
+    "env_added": "environment variable `{name}` added",
+    "env_set": "environment variable `{name}` now set by the code",
+    "env_unset": "environment variable `{name}` no longer set by the code",
+    "field_default": "default of {field} changed from `{old}` to `{new}`",
+    "field_renamed": "{field} renamed to `{new}`",
+    "field_removed": "{field} removed",
+    "field_added": "{field} added",
+    "value_removed": "accepted value `{name}` of `{owner}` removed",
+    "value_added": "accepted value `{name}` of `{owner}`",
+    "backend_added": "backend `{name}` {where}",
+    "export_removed": "exported name `{name}` removed from `{owner}`",
+    "documented_removed": "documented API `{name}` removed",
+    "registry_removed": "registered name `{name}` removed from `{owner}`",
+    "registry_added": "`{name}` registered in `{owner}`",
+    "declared_breaking": "{declared}",
+    "deprecated_removed": "deprecated feature removed: {name}",
+}
+
+
+@dataclass(frozen=True)
+class Surface:
+    """One public surface a commit changes. `kind` is one of `_ENGLISH`'s keys (facts.py's kinds)."""
+
+    kind: str
+    name: str = ""  # the flag, variable, field, value or name; a feature's words for deprecated_removed
+    owner: str = ""  # the list, registry, class or module the name belongs to
+    old: str = ""  # the default before, for *_default
+    new: str = ""  # the default after, or the new name of a rename
+    detail: str = ""  # fields: "request"/"response"/"protocol" (HTTP) or "" (config);
+    # backends: "accepted"/"registered"; declared_breaking: "message"/"label"
+
+    def __str__(self) -> str:
+        field = f"HTTP {self.detail} field" if self.detail else "config field"
+        where = {"accepted": f"accepted by `{self.owner}`", "registered": f"registered in `{self.owner}`"}
+        declared = {"label": "labelled breaking on the pull request"}
+        return _ENGLISH[self.kind].format(
+            name=self.name,
+            owner=self.owner,
+            old=self.old,
+            new=self.new,
+            field=f"{field} `{self.owner}.{self.name}`",
+            where=where.get(self.detail, "registered"),
+            declared=declared.get(self.detail, "declared breaking in the commit message"),
+        )
+
+
 @dataclass(frozen=True)
 class SurfaceChanges:
-    breaking: tuple[str, ...] = ()  # public surfaces removed, renamed or whose default changed
-    changed: tuple[str, ...] = ()  # options removed, renamed or set differently (a subset may be breaking)
-    added: tuple[str, ...] = ()  # new flags, environment variables, config fields, accepted values
-    backends: tuple[str, ...] = ()  # newly registered backends or accepted backend values
+    breaking: tuple[Surface, ...] = ()  # public surfaces removed, renamed or whose default changed
+    changed: tuple[Surface, ...] = ()  # options removed, renamed or set differently (a subset may be breaking)
+    added: tuple[Surface, ...] = ()  # new flags, environment variables, config fields, accepted values
+    backends: tuple[Surface, ...] = ()  # newly registered backends or accepted backend values
 
 
 @dataclass
 class _Found:
-    breaking: list[str]
-    changed: list[str]
-    added: list[str]
-    backends: list[str]
+    breaking: list[Surface]
+    changed: list[Surface]
+    added: list[Surface]
+    backends: list[Surface]
 
-    def add(self, where: str, text: str) -> None:
+    def add(self, where: str, surface: Surface) -> None:
         bucket = getattr(self, where)
-        if text not in bucket:
-            bucket.append(text)
+        if surface not in bucket:
+            bucket.append(surface)
 
 
 def public_file(path: str) -> bool:
@@ -108,15 +164,15 @@ def surface_changes(
     tags = set(tags)
     explicit = "breaking" in tags or "bc-breaking" in tags or bool(_EXPLICIT.search(notes or ""))
     if explicit and not found.breaking:
-        found.add("breaking", "declared breaking in the commit message")
+        found.add("breaking", Surface("declared_breaking", detail="message"))
     if any(re.search(r"breaking", label, re.I) for label in labels) and not found.breaking:
-        found.add("breaking", "labelled breaking on the pull request")
+        found.add("breaking", Surface("declared_breaking", detail="label"))
     if ({"deprecation", "deprecate", "deprecated"} & tags) and not found.breaking:
         removed = _REMOVAL_VERB.match(title_text)
         gone = sum(f.get("deletions", 0) for f in shipped) > sum(f.get("additions", 0) for f in shipped)
         if removed and gone:
             feature = _REMOVAL_VERB.sub("", title_text).strip() or "a deprecated feature"
-            found.add("breaking", f"deprecated feature removed: {feature}")
+            found.add("breaking", Surface("deprecated_removed", feature))
     return SurfaceChanges(*(tuple(getattr(found, k)) for k in ("breaking", "changed", "added", "backends")))
 
 
@@ -207,19 +263,19 @@ def _choices(change: dict, found: _Found) -> None:
                 continue
             for value in sorted(new[name].items - old[name].items):
                 if "backend" in name.lower() and value.lower() not in ("auto", "default", "none", ""):
-                    found.add("backends", f"backend `{value}` accepted by `{name}`")
-                found.add("added", f"accepted value `{value}` of `{name}`")
+                    found.add("backends", Surface("backend_added", value, name, detail="accepted"))
+                found.add("added", Surface("value_added", value, name))
             if choices:
                 for value in sorted(old[name].items - new[name].items):
-                    found.add("breaking", f"accepted value `{value}` of `{name}` removed")
-                    found.add("changed", f"accepted value `{value}` of `{name}` removed")
+                    found.add("breaking", Surface("value_removed", value, name))
+                    found.add("changed", Surface("value_removed", value, name))
     # A value that only moved within the list is neither lost nor gained.
     for name, values in lost.items():
         for value in values & gained.get(name, set()):
             for bucket in (found.breaking, found.changed):
-                text = f"accepted value `{value}` of `{name}` removed"
-                if text in bucket:
-                    bucket.remove(text)
+                moved = Surface("value_removed", value, name)
+                if moved in bucket:
+                    bucket.remove(moved)
 
 
 def _backend_members(change: dict, found: _Found) -> None:
@@ -230,9 +286,9 @@ def _backend_members(change: dict, found: _Found) -> None:
             if match := re.match(r"^\s*class\s+(\w+)", text):
                 owner = match.group(1)
             if mark == "+" and "backend" in owner.lower() and (member := re.match(r"^ {4}([A-Z][A-Z0-9_]+)\s*=", text)):
-                found.add("backends", f"backend `{member.group(1)}` registered in `{owner}`")
+                found.add("backends", Surface("backend_added", member.group(1), owner, detail="registered"))
             if mark == "+" and (registered := re.search(r"register_\w*backend\w*\(\s*([\w.\"']+)", text)):
-                found.add("backends", f"backend `{registered.group(1).strip(chr(34) + chr(39))}` registered")
+                found.add("backends", Surface("backend_added", registered.group(1).strip(chr(34) + chr(39))))
 
 
 # --- names users pick from a registry ----------------------------------------------------------------
@@ -263,13 +319,13 @@ def _registered(files: list[dict], found: _Found) -> None:
                 still.update(re.findall(r"[\"']([\w.-]+)[\"']", text))
     for name, registry in gone.items():
         if name not in still:
-            found.add("breaking", f"registered name `{name}` removed from `{registry}`")
-            found.add("changed", f"registered name `{name}` removed from `{registry}`")
+            found.add("breaking", Surface("registry_removed", name, registry))
+            found.add("changed", Surface("registry_removed", name, registry))
     for name, registry in came.items():
         if name not in gone:
-            found.add("added", f"`{name}` registered in `{registry}`")
+            found.add("added", Surface("registry_added", name, registry))
             if re.search(r"backend|loader|connector", registry, re.I):
-                found.add("backends", f"backend `{name}` registered in `{registry}`")
+                found.add("backends", Surface("backend_added", name, registry, detail="registered"))
 
 
 # --- CLI flags ----------------------------------------------------------------------------------------
@@ -292,22 +348,22 @@ def _flags(files: list[dict], found: _Found) -> None:
             before, after = (_arguments(side) for side in _sides(hunk))
             for flag in before.keys() & after.keys():
                 if before[flag] and after[flag] and before[flag] != after[flag]:
-                    text = f"default of CLI flag `{flag}` changed from `{before[flag]}` to `{after[flag]}`"
-                    found.add("breaking", text)
-                    found.add("changed", text)
+                    surface = Surface("flag_default", flag, old=before[flag], new=after[flag])
+                    found.add("breaking", surface)
+                    found.add("changed", surface)
     gone = [flag for flag in minus if flag not in plus]
     new = [flag for flag in plus if flag not in minus]
     for flag in gone:
         twins = [n for n in new if plus[n] == minus[flag]]
         if len(gone) == 1 and len(twins) == 1:
-            text = f"CLI flag `{flag}` renamed to `{twins[0]}`"
+            surface = Surface("flag_renamed", flag, new=twins[0])
             new.remove(twins[0])
         else:
-            text = f"CLI flag `{flag}` removed"
-        found.add("breaking", text)
-        found.add("changed", text)
+            surface = Surface("flag_removed", flag)
+        found.add("breaking", surface)
+        found.add("changed", surface)
     for flag in new:
-        found.add("added", f"CLI flag `{flag}` added")
+        found.add("added", Surface("flag_added", flag))
 
 
 def _arguments(lines: list[str]) -> dict[str, str]:
@@ -344,33 +400,33 @@ def _fields(change: dict, found: _Found) -> None:
         old, new = _class_fields(hunk, "-"), _class_fields(hunk, "+")
         for key in old.keys() & new.keys():
             if old[key] != new[key] and old[key] and new[key]:
-                text = f"default of {_field_name(key, protocol)} changed from `{old[key]}` to `{new[key]}`"
-                found.add("breaking", text)
-                found.add("changed", text)
+                surface = _field("field_default", key, protocol, old=old[key], new=new[key])
+                found.add("breaking", surface)
+                found.add("changed", surface)
         gone = {k: old[k] for k in old.keys() - new.keys()}
         came = {k: new[k] for k in new.keys() - old.keys()}
         if len(gone) == 1 and len(came) == 1 and next(iter(gone))[0] == next(iter(came))[0]:
             (owner, before), (_, after) = next(iter(gone)), next(iter(came))
-            text = f"{_field_name((owner, before), protocol)} renamed to `{after}`"
-            found.add("breaking", text)
-            found.add("changed", text)
+            surface = _field("field_renamed", (owner, before), protocol, new=after)
+            found.add("breaking", surface)
+            found.add("changed", surface)
             continue
         removed.update(gone)
         added.update(came)
     for key in removed.keys() - added.keys():
-        text = f"{_field_name(key, protocol)} removed"
-        found.add("breaking", text)
-        found.add("changed", text)
+        surface = _field("field_removed", key, protocol)
+        found.add("breaking", surface)
+        found.add("changed", surface)
     for key in added.keys() - removed.keys():
-        found.add("added", f"{_field_name(key, protocol)} added")
+        found.add("added", _field("field_added", key, protocol))
 
 
-def _field_name(key: tuple[str, str], protocol: bool) -> str:
+def _field(kind: str, key: tuple[str, str], protocol: bool, *, old: str = "", new: str = "") -> Surface:
     owner, name = key
     if not protocol:
-        return f"config field `{owner}.{name}`"
-    kind = "request" if "Request" in owner else "response" if "Response" in owner else "protocol"
-    return f"HTTP {kind} field `{owner}.{name}`"
+        return Surface(kind, name, owner, old, new)
+    http = "request" if "Request" in owner else "response" if "Response" in owner else "protocol"
+    return Surface(kind, name, owner, old, new, detail=http)
 
 
 def _class_fields(hunk: Hunk, sign: str) -> dict[tuple[str, str], str]:
@@ -430,37 +486,36 @@ def _env_vars(files: list[dict], found: _Found) -> None:
                     read[mark][(path, match.group("name"))] = (match.group("default") or "").strip()
                 for match in _ENV_SET.finditer(text):
                     name = match.group("a") or match.group("b") or match.group("c")
-                    verb = "no longer set" if mark == "-" else "now set"
-                    found.add("changed", f"environment variable `{name}` {verb} by the code")
+                    found.add("changed", Surface("env_unset" if mark == "-" else "env_set", name))
     gone = [n for n in defined["-"] if n not in defined["+"]]
     new = [n for n in defined["+"] if n not in defined["-"]]
     for name in gone:
         twins = [n for n in new if defined["+"][n][0] == defined["-"][name][0]]
         if len(gone) == 1 and len(twins) == 1:
-            text = f"environment variable `{name}` renamed to `{twins[0]}`"
+            surface = Surface("env_renamed", name, new=twins[0])
             new.remove(twins[0])
         else:
-            text = f"environment variable `{name}` removed"
-        found.add("breaking", text)
-        found.add("changed", text)
+            surface = Surface("env_removed", name)
+        found.add("breaking", surface)
+        found.add("changed", surface)
     for name in defined["-"].keys() & defined["+"].keys():
         before, after = defined["-"][name][1], defined["+"][name][1]
         if before and after and before != after:
-            text = f"default of environment variable `{name}` changed from `{before}` to `{after}`"
-            found.add("breaking", text)
-            found.add("changed", text)
+            surface = Surface("env_default", name, old=before, new=after)
+            found.add("breaking", surface)
+            found.add("changed", surface)
     for key in read["-"].keys() & read["+"].keys():
         before, after = read["-"][key], read["+"][key]
         if before and after and before != after:
-            text = f"default of environment variable `{key[1]}` changed from `{before}` to `{after}`"
-            found.add("breaking", text)
-            found.add("changed", text)
+            surface = Surface("env_default", key[1], old=before, new=after)
+            found.add("breaking", surface)
+            found.add("changed", surface)
     known = set(defined["-"]) | {name for _, name in read["-"]} | context | undocumented
     # A name the docs start listing and the code starts using is a new variable, however it is read.
     used = {name for name in documented if any(name in text for text in shipped_plus)}
     fresh = new + [name for _, name in read["+"] if name not in known and name in documented] + sorted(used - known)
     for name in dict.fromkeys(fresh):
-        found.add("added", f"environment variable `{name}` added")
+        found.add("added", Surface("env_added", name))
 
 
 # --- exports and documented API -----------------------------------------------------------------------
@@ -495,7 +550,7 @@ def _exports(change: dict, found: _Found) -> None:
                 (gone if mark == "-" else came if mark == "+" else set()).update(names)
     for name in sorted(gone - came):
         if not name.startswith("_"):
-            found.add("breaking", f"exported name `{name}` removed from `{module}`")
+            found.add("breaking", Surface("export_removed", name, module))
 
 
 def _imported_names(text: str) -> set[str]:
@@ -523,4 +578,4 @@ def _documented(files: list[dict], found: _Found) -> None:
     ]
     for name in sorted(gone):
         if any(re.search(rf"\b{re.escape(name)}\b", text) for text in docs):
-            found.add("breaking", f"documented API `{name}` removed")
+            found.add("breaking", Surface("documented_removed", name))

@@ -30,7 +30,7 @@ from newsletter.analysis.diffs import SymbolChanges, file_role, symbol_changes
 from newsletter.analysis.references import Reference, reference_of
 from newsletter.analysis.signals import FLOORS, Facts, fire
 from newsletter.analysis.stories import Story, link_stories
-from newsletter.analysis.surfaces import surface_changes
+from newsletter.analysis.surfaces import Surface, surface_changes
 from newsletter.analysis.titles import CATEGORIES, FIXES, candidate_categories, parse_title, settle_category
 from newsletter.analysis.topics import topics_for
 
@@ -81,12 +81,19 @@ class Verdict:
     reverts_pr: int | None = None  # the PR a revert undoes, when known (never its own)
     reverts_title: str = ""  # the title of what a revert undoes, without tags and "(#N)"
     reverts_sha: str = ""  # the commit a revert undoes, when it was collected
-    surface: str = ""  # which public surface changed, when breaking, e.g. "CLI flag `--foo` removed"
+    surfaces: tuple[Surface, ...] = ()  # the public surfaces that changed, when breaking
     signals: tuple[str, ...] = ()  # names of the rules of signals.py that fired
     reason: str = ""  # one line: why this score
     floor: bool = False  # never ranks low: revert, redo, [Critical], security, breaking
     topics: tuple[str, ...] = ()  # of draft.TOPICS
     reference: Reference | None = None  # what a revert or redo names
+
+    @property
+    def surface(self) -> str:
+        """The breaking surfaces as one English line for prompts and the editor: the first two named."""
+        line = "; ".join(str(surface) for surface in self.surfaces[:2])
+        more = len(self.surfaces) - 2
+        return f"{line} (and {more} more)" if more > 0 else line
 
 
 @dataclass
@@ -94,7 +101,7 @@ class Triage:
     verdicts: dict[str, Verdict]  # by SHA, in commit order (oldest first)
     highlighted: list[str]  # story leads and single commits to analyze, most significant first
     listed: list[str]  # the rest, in commit order
-    stories: dict[str, Story] = field(default_factory=dict)  # by lead; single commits have none
+    stories: dict[str, Story] = field(default_factory=dict)  # by lead, every story of the day
     floor: list[str] = field(default_factory=list)  # leads that must be highlighted, best first
     ranked: list[str] = field(default_factory=list)  # every lead and single commit, best first
 
@@ -173,9 +180,6 @@ def judge(commit: CommitLike, pull_request: PullRequestLike | None = None, repos
     elif demoted:
         score = min(score, NOISE_CAP)
     breaking = "breaking" in names
-    surface = "; ".join(facts.surfaces.breaking[:2]) if breaking else ""
-    if breaking and len(facts.surfaces.breaking) > 2:
-        surface += f" (and {len(facts.surfaces.breaking) - 2} more)"
     shown = [f"{rule.name} ({evidence})" for rule, evidence in fired]
     verdict = Verdict(
         sha=commit.sha,
@@ -188,7 +192,7 @@ def judge(commit: CommitLike, pull_request: PullRequestLike | None = None, repos
         symbols=symbol_changes(commit.files),
         reverts_pr=reference.prs[0] if reference and reference.kind == "revert" and reference.prs else None,
         reverts_title=reference.titles[-1] if reference and reference.kind == "revert" and reference.titles else "",
-        surface=surface,
+        surfaces=facts.surfaces.breaking if breaking else (),
         signals=tuple(rule.name for rule, _ in fired),
         reason="; ".join(shown) or f"{category}, no signal beyond its tags and paths",
         floor=floor,
@@ -250,9 +254,11 @@ def triage(
     sizes = {c.sha: c.additions + c.deletions for c in ordered}
     ranked = [c.sha for c in ordered if c.sha not in in_story]
     ranked.sort(key=lambda sha: (-verdicts[sha].score, -sizes[sha], sha))
-    everything = len(ordered) <= ANALYZE_ALL_UP_TO
-    floor = [sha for sha in ranked if everything or verdicts[sha].floor]
-    picked = floor[:limit]
+    floor = [sha for sha in ranked if verdicts[sha].floor]
+    if len(ordered) <= ANALYZE_ALL_UP_TO:  # few commits: every one is analyzed, within the limit
+        rest = [sha for sha in ranked if sha not in floor][: max(0, limit - len(floor))]
+        floor = [sha for sha in ranked if sha in floor or sha in rest]
+    picked = list(floor)  # what never ranks low is never cut, even past the limit
     for sha in ranked:
         if len(picked) >= limit:
             break
@@ -261,8 +267,8 @@ def triage(
     highlighted = [sha for sha in ranked if sha in picked]
     covered = set(highlighted) | {sha for lead in highlighted if lead in stories for sha, _ in stories[lead].members}
     listed = [c.sha for c in ordered if c.sha not in covered]
-    # A story whose lead did not make the cut is listed commit by commit, so it is no longer a story.
-    stories = {lead: story for lead, story in stories.items() if lead in highlighted}
+    # Every story is kept, highlighted or not: a selection may still pick a lead the rules did not
+    # (selection.apply keeps only the chosen ones; until then a listed story's members are listed).
     return Triage(
         verdicts=verdicts, highlighted=highlighted, listed=listed, stories=stories, floor=floor, ranked=ranked
     )
