@@ -289,3 +289,20 @@ def test_the_pull_request_counts_for_perf_claims_and_explicit_breaking_notes():
     assert noted.breaking and noted.surface == "declared breaking in the commit message"
     labelled = judge(commit, PR("", ("bc-breaking",)))
     assert labelled.breaking and labelled.surface == "labelled breaking on the pull request"
+
+
+def test_the_floor_is_never_cut_even_past_the_limit():
+    start = datetime(2026, 1, 29, 1, tzinfo=UTC)
+    reverts = [
+        FakeCommit(f"{n}" * 40, f'Revert "Tweak part {n} (#{n}0)" (#{n}1)', [src()], committed_at=start)
+        for n in (1, 2, 3)
+    ]
+    change = FakeCommit("4" * 40, "[Misc] Tidy a log line (#400)", [src("vllm/logger.py", add=1)], pr_number=400,
+                        additions=1, committed_at=start)  # fmt: skip
+    redo = FakeCommit("5" * 40, "Reapply [Misc] Tidy a log line (#400) (#401)", [src("vllm/logger.py", add=1)],
+                      pr_number=401, additions=1, committed_at=start + timedelta(hours=1))  # fmt: skip
+    result = triage([*reverts, change, redo], limit=2)
+    assert set(result.floor) >= {c.sha for c in reverts}  # three reverts over a limit of two: all kept
+    assert set(result.highlighted) >= {c.sha for c in reverts}
+    assert redo.sha in result.floor and change.sha not in result.listed  # a redo is floor too, told with its change
+    assert result.stories[redo.sha].members == [(change.sha, "change"), (redo.sha, "redo")]
