@@ -4,7 +4,8 @@ An analyzer (the model above all) may write a plausible name or figure that no s
 Every sentence of an item, an assessment, an issue highlight or the summary is checked against the
 texts it is about (the commit's message, its diff and file paths, its pull request; an issue's
 title and body): a backticked identifier must appear verbatim in them, and a number with a unit of
-measure (%, ×/x, ms, GB, tokens/s, …) must appear there as a number. A sentence that fails is
+measure (%, ×/x, ms, GB, tokens/s, …) must appear there as a number, with the same unit (in either
+language: "3 倍" is "3x", "12 毫秒" is "12 ms") or with none (a table whose header names it). A sentence that fails is
 dropped, never repaired: the check is cheap and a dropped sentence is visible to the editor.
 Pure functions, no Django.
 """
@@ -19,8 +20,31 @@ from dataclasses import dataclass
 # (not inside "e.g. x" or "1.5").
 _SENTENCE_END = re.compile(r"(?<=[。！？；])|(?<=[.!?;])\s+(?=[A-Z`*(\"'\u4e00-\u9fff])")
 _IDENTIFIER = re.compile(r"`([^`\n]+)`")
-_UNITS = r"%|％|×|x\b|倍|ms\b|us\b|µs\b|μs\b|ns\b|s\b|秒|毫秒|[KMGT]i?B\b|tokens?/s\b|tok/s\b|TFLOPS\b|GFLOPS\b|QPS\b"
-_MEASURE = re.compile(rf"(?<![\w.])(\d+(?:[.,]\d+)*)\s*(?:{_UNITS})", re.I)
+# Units of measure, each with its canonical name: longer spellings first ("ms" before "s").
+_UNIT_NAMES = (
+    (r"%|％", "%"),
+    (r"×|x\b|倍", "x"),
+    (r"ms\b|毫秒", "ms"),
+    (r"us\b|µs\b|μs\b|微秒", "us"),
+    (r"ns\b|纳秒", "ns"),
+    (r"s\b|秒", "s"),
+    (r"[KMGT]i?B\b", "bytes"),
+    (r"tokens?/s\b|tok/s\b", "tokens/s"),
+    (r"TFLOPS\b", "TFLOPS"),
+    (r"GFLOPS\b", "GFLOPS"),
+    (r"QPS\b", "QPS"),
+)
+_UNITS = "|".join(pattern for pattern, _ in _UNIT_NAMES)
+_MEASURE = re.compile(rf"(?<![\w.])(\d+(?:[.,]\d+)*)\s*({_UNITS})", re.I)
+_UNIT_AFTER = re.compile(rf"\s*({_UNITS})", re.I)
+
+
+def unit_name(unit: str) -> str:
+    """The canonical name of a unit as written ("毫秒" and "ms" are both "ms"; "GB" and "MiB" are bytes)."""
+    for pattern, name in _UNIT_NAMES:
+        if re.fullmatch(pattern, unit, re.I):
+            return name
+    return unit
 
 
 @dataclass(frozen=True)
@@ -42,10 +66,16 @@ class Sources:
         bare = re.sub(r"\(.*\)$|=.*$", "", name).strip()
         return bool(bare) and (name in self.text or bare in self.text)
 
-    def has_number(self, number: str) -> bool:
+    def has_number(self, number: str, unit: str = "") -> bool:
+        """`number` is in the sources followed by `unit` (by its canonical name) or by no unit at all."""
         plain = number.replace(",", "")
-        pattern = rf"(?<![\d.]){re.escape(plain)}(?![\d])|(?<![\d.]){re.escape(number)}(?![\d])"
-        return re.search(pattern, self.text.replace("\u00d7", "x")) is not None
+        pattern = rf"(?<![\d.])(?:{re.escape(plain)}|{re.escape(number)})(?![\d])"
+        text = self.text.replace("\u00d7", "x")
+        for match in re.finditer(pattern, text):
+            after = _UNIT_AFTER.match(text, match.end())
+            if not unit or after is None or unit_name(after.group(1)) == unit_name(unit):
+                return True
+        return False
 
 
 def sentences(text: str) -> list[str]:
@@ -57,8 +87,8 @@ def ungrounded(sentence: str, sources: Sources) -> str:
     for name in _IDENTIFIER.findall(sentence):
         if not sources.has_name(name):
             return "identifier"
-    for number in _MEASURE.findall(sentence):
-        if not sources.has_number(number):
+    for number, unit in _MEASURE.findall(sentence):
+        if not sources.has_number(number, unit):
             return "number"
     return ""
 
