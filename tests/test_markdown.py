@@ -175,3 +175,15 @@ def test_a_story_member_of_an_earlier_day_links_to_that_days_issue(collected):
     item.save()
     # Hidden, the item's own commit moves to the day's table; the earlier day's commit does not.
     assert f"[`{earlier.sha[:7]}`]" not in render_markdown(report)
+
+
+def test_a_day_without_commits_is_said_once(collected):
+    report = build_report(day=date(2026, 1, 29), language="zh", analyzer="heuristic")
+    quiet = report.sections.get(repository__name="flashinfer")
+    assert quiet.stats["commits"] == 0 and quiet.assessment
+    body = analysis_part(render_markdown(report)).split("### 1. FlashInfer")[1].split("### 2.")[0]
+    assert "没有" in quiet.assessment and "今日没有提交。" not in body
+    quiet.assessment = ""
+    quiet.save()
+    body = analysis_part(render_markdown(report)).split("### 1. FlashInfer")[1].split("### 2.")[0]
+    assert "今日没有提交。" in body

@@ -279,7 +279,7 @@ def section_body(section: ReportSection, words: dict, story_commits: dict[str, C
                 commits_by_sha[r["sha"]] for r in item.related if r["sha"] in commits_by_sha and not r.get("earlier")
             ]
     tail: list[str] = []
-    if not highlights and not table:
+    if not highlights and not table and not section.assessment:  # an assessment already says so
         tail += [words["no_commits"], ""]
     if table:
         table.sort(key=lambda c: c.committed_at)
