@@ -85,7 +85,7 @@ def main() -> None:
                 print(f"  peer picks highlighted: {len(got)}/{len(wanted)} (missed: {missed})")
     share = total_breaking / total_highlights if total_highlights else 0
     print(f"\nhighlights: {total_highlights}, flagged breaking by the triage: {total_breaking} ({share:.0%})")
-    print(f"flagged breaking in the heuristic draft (reverts count there): {drafted_breaking}")
+    print(f"flagged breaking in the heuristic draft: {drafted_breaking}")
     if overlap_all:
         print(f"peer picks highlighted: {overlap_hit}/{overlap_all}")
 

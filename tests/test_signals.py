@@ -46,9 +46,9 @@ FIRES = {
         "f1384f5",  # MORI in MoeA2ABackend
         "cbf90d7",  # MORI in TransferBackend
     },
+    # Not 1953efb, b77b0ff, 8311f08: fixes on one platform (correctness-fix judges those).
     "hardware-enablement": shas(
-        "66e601e 8acd4d7 e5f63cb 22ad649 1953efb b77b0ff e9d727c 59bcc5b 1bd47d6 d3cdee0 7b79326 ef1c512 "
-        "30adf78 8311f08 8bb6271 3c9cc44 "
+        "66e601e 8acd4d7 e5f63cb 22ad649 e9d727c 59bcc5b 1bd47d6 d3cdee0 7b79326 ef1c512 30adf78 8bb6271 3c9cc44"
     ),
     "correctness-fix": {
         "b77b0ff",  # double memory consumption
@@ -190,3 +190,13 @@ def test_rules_the_bundled_days_do_not_show():
 def test_perf_claims_need_a_figure_next_to_a_performance_word(text, claims):
     facts = facts_for(Fake("[Perf] Sampler", [py("vllm/sampler.py", "+x = 1")], message=f"title\n\n{text}"))
     assert ("perf-claim" in names(facts)) is claims
+
+
+def test_a_fix_on_one_platform_or_a_packaging_change_enables_no_hardware():
+    code = py("vllm/platforms/rocm.py", "@@ -1 +1,12 @@\n" + "\n".join(f"+x{n} = {n}" for n in range(12)))
+    fix = Fake("[Bugfix][ROCm] Fix thread count on MI300", [code])
+    assert "hardware-enablement" not in names(facts_for(fix, fix=True))
+    port = Fake("[ROCm] Fix and support fp8 MoE on MI300", [code])
+    assert "hardware-enablement" in names(facts_for(port, fix=True))
+    packaging = Fake("[AMD] Align the ROCm requirements", [py("requirements/rocm.txt", "+torch==2.9")])
+    assert "hardware-enablement" not in names(facts_for(packaging))

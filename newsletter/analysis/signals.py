@@ -159,11 +159,20 @@ _CAPABILITY = re.compile(
 _HARDWARE_PATH = re.compile(r"(?:^|/|_)(rocm|hip|npu|ascend|xpu|tpu|cpu|musa|hpu|aiter)(?=/|_|\.)")
 
 
+_ENABLING = re.compile(
+    r"\b(support\w*|enabl\w+|add\w*|port\w*|introduc\w+|initial|bring[- ]?up|work\w* on|run\w* on)\b", re.I
+)
+
+
 def hardware_enablement(facts: Facts) -> str:
     """Hardware support: SM numbers (sm90, sm100, `capability == 100`), GPU generations (Blackwell,
     Hopper, B200, H100, MI300/MI355), ROCm/HIP/AMD, NPU/Ascend, TPU, XPU, CPU and other backends,
-    named in the title, or in platform-specific paths or capability checks of shipped code."""
-    if not facts.shipped:
+    named in the title, or in platform-specific paths or capability checks of shipped source or
+    kernel code. A fix on one platform enables nothing (correctness-fix judges it) unless its
+    title also says it adds support; packaging and configuration files alone enable nothing."""
+    if not any(file_role(f["path"]) in ("source", "kernel") for f in facts.shipped):
+        return ""
+    if facts.fix and not _ENABLING.search(facts.text):
         return ""
     found: list[str] = []
     for match in _SM.finditer(facts.title):
