@@ -125,3 +125,12 @@ def test_bundled_items_say_who_is_affected_only_when_the_facts_do(collected):
     assert race.verdict == "positive" and "竞态条件" in race.impact and "EPLB" in race.impact
     kernel = item("c4e744d", newer.repos[2])
     assert kernel.verdict == "watch" and "`expandInputRowsKernel`" in kernel.impact and "精度" in kernel.impact
+
+
+def test_a_fix_in_platform_code_says_other_platforms_are_not_affected():
+    patch = "@@ -1,2 +1,3 @@ class CpuCommunicator:\n-    n = 1\n+    n = get_threads()\n+    sync(n)\n"
+    path = "vllm/distributed/device_communicators/cpu_communicator.py"
+    cpu = {"path": path, "status": "modified", "additions": 2, "deletions": 1, "patch": patch}
+    fix = commit("d" * 40, "[Bugfix][CPU] Fix thread num for shared memory communication (#5)", [cpu], pr_number=5)
+    judged = assess(context([fix], fix.sha, "zh"))
+    assert "改动只在 CPU 专用的代码路径中，其他平台不受影响" in judged.impact

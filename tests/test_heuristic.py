@@ -99,8 +99,8 @@ def test_kernel_numerics_are_watched_and_fixes_say_who(collected):
         race.verdict == "positive"
         and race.impact == "使用 EPLB（专家负载均衡）的部署此前可能遇到竞态条件，升级后即可修复。"
     )
-    cpu = items(zh)["8311f08"]
-    assert "改动只在 CPU 专用的代码路径中" in cpu.impact
+    marlin = items(zh)["53fc166"]  # [BugFix] Fix EPLB fail for MoeFP4 model with Marlin backend
+    assert marlin.impact == "使用 Marlin、EPLB（专家负载均衡）的部署此前可能遇到运行失败，升级后即可修复。"
 
 
 def test_assessment_issues_summary_and_conclusions(collected):

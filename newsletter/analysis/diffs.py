@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import textwrap
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import PurePosixPath
 
 # The fenced-code language for a file, by suffix (or name); None: no snippet worth quoting.
@@ -64,11 +65,13 @@ _DEFINITIONS = [
 ]
 
 
+@lru_cache(maxsize=8192)
 def language_for(path: str) -> str | None:
     pure = PurePosixPath(path)
     return LANGUAGES_BY_NAME.get(pure.name) or LANGUAGES.get(pure.suffix.lower())
 
 
+@lru_cache(maxsize=8192)
 def file_role(path: str) -> str:
     """One of test, ci, tooling, docs, bench, kernel, source, other: what kind of change a file is."""
     if TEST_PATH.search(path):
@@ -115,9 +118,16 @@ class Hunk:
         return [text for mark, text in self.lines if mark in (" ", sign)]
 
 
-def hunks(patch: str | None) -> list[Hunk]:
+def hunks(patch: str | None) -> tuple[Hunk, ...]:
+    """The hunks of a patch. Memoized: every rule reads the same few patches, so callers must not
+    change what they get."""
+    return _hunks(patch or "")
+
+
+@lru_cache(maxsize=2048)
+def _hunks(patch: str) -> tuple[Hunk, ...]:
     found: list[Hunk] = []
-    for raw in (patch or "").split("\n"):
+    for raw in patch.split("\n"):
         if raw.startswith("@@"):
             found.append(Hunk(raw.split("@@", 2)[-1].strip() if raw.count("@@") >= 2 else "", []))
         elif found and not raw.startswith("\\ No newline"):
@@ -125,7 +135,7 @@ def hunks(patch: str | None) -> list[Hunk]:
                 found[-1].lines.append((raw[0], raw[1:]))
             elif raw == "":
                 found[-1].lines.append((" ", ""))
-    return found
+    return tuple(found)
 
 
 def _definitions(lines: list[tuple[str, str]], sign: str) -> set[str]:

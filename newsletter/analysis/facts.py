@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import PurePosixPath
 
 from newsletter.analysis.diffs import NOT_SHIPPED, SOURCE_LANGUAGES, file_role, hunks, is_model_path, language_for
@@ -175,14 +176,21 @@ def _scope_of(text: str, language: str | None) -> str:
 
 def lines_of(files: Iterable[dict]) -> Iterator[Line]:
     for change in files:
-        path = change["path"]
-        language = language_for(path)
-        for index, hunk in enumerate(hunks(change.get("patch"))):
-            scope = _scope_of(hunk.header, language)
-            for mark, text in hunk.lines:
-                if mark in (" ", "+") and (inner := _scope_of(text, language)):
-                    scope = inner
-                yield Line(path, mark, text, scope, index)
+        yield from _file_lines(change["path"], change.get("patch") or "")
+
+
+@lru_cache(maxsize=2048)
+def _file_lines(path: str, patch: str) -> tuple[Line, ...]:
+    """A file's diff lines with their scopes, read once: a dozen rules walk the same lines."""
+    language = language_for(path)
+    found = []
+    for index, hunk in enumerate(hunks(patch)):
+        scope = _scope_of(hunk.header, language)
+        for mark, text in hunk.lines:
+            if mark in (" ", "+") and (inner := _scope_of(text, language)):
+                scope = inner
+            found.append(Line(path, mark, text, scope, index))
+    return tuple(found)
 
 
 def _added(lines: Iterable[Line]) -> list[Line]:
