@@ -291,6 +291,9 @@ else:
             "LOCATION": BASE_DIR / "var" / "cache",
         }
     }
+# Archive pages are cached whole under a key that changes with the issues they show; this only
+# bounds how long an entry nobody asks for is kept (and a repository's new display name waits).
+ARCHIVE_CACHE_SECONDS = env_int("ARCHIVE_CACHE_SECONDS", 24 * 3600)
 
 # --- Background work (django-q2) --------------------------------------------------------------
 # django-q2 reads Q_CLUSTER once, at import. Without "orm" it silently picks Redis, so the

@@ -1,12 +1,11 @@
 """A sent report as a web page: the full issue with a table of contents and one anchor per repository.
 
-A sent report never changes, so its rendered parts are cached (keyed by its last update): a page
-view then costs a constant handful of queries, however many issues the archive holds.
+Rendering is not cheap (Markdown, Pygments); the archive caches the pages made from these parts
+whole, keyed on the issues they show (newsletter/views/archive_cache.py).
 """
 
 from __future__ import annotations
 
-from django.core.cache import cache
 from django.utils.text import slugify
 
 from newsletter.models import Report
@@ -14,24 +13,12 @@ from newsletter.render.html import markdown_to_html, markdown_to_text
 from newsletter.render.markdown import activity_line, report_parts
 from newsletter.render.strip import strip
 
-CACHE_SECONDS = 7 * 24 * 3600
-
 
 def anchor(full_name: str) -> str:
     return "repo-" + slugify(full_name.replace("/", "-"))
 
 
 def page_parts(report: Report) -> dict:
-    # The version changes with the shape of what is cached: a page cached before holds other keys.
-    key = f"report-page:v2:{report.pk}:{report.updated_at.timestamp()}"
-    parts = cache.get(key)
-    if parts is None:
-        parts = _render(report)
-        cache.set(key, parts, CACHE_SECONDS)
-    return parts
-
-
-def _render(report: Report) -> dict:
     parts = report_parts(report)
     topics = parts.words["topics"]
     sections = []

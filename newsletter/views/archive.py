@@ -1,28 +1,37 @@
 """The public archive: the latest issue, the list of past issues, each issue, its Markdown, the feed.
 
 Only sent reports are public; any other date is a 404. Pages are in REPORT_LANGUAGE unless
-`?lang=` asks for the other language (when that issue was sent in it too).
+`?lang=` asks for the other language (when that issue was sent in it too). Every page carries
+ETag and Last-Modified and answers a conditional request with 304; all but the home page (which
+holds the visitor's CSRF token) are cached whole (archive_cache.py).
 """
 
 from __future__ import annotations
 
 from datetime import date
+from math import ceil
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import escape
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
+from django.views.decorators.vary import vary_on_cookie
 
+from newsletter.context import site
 from newsletter.forms import SubscribeForm
 from newsletter.models import Report, ReportSection, Repository
 from newsletter.render.html import stylesheet
 from newsletter.render.markdown import render_markdown, report_url
 from newsletter.render.page import anchor, page_parts, section_html
+from newsletter.views.archive_cache import Validators, archive_state, public_page, validators, with_validators
 
 PAGE_SIZE = 20
 CODE_CSS = stylesheet()
@@ -33,15 +42,25 @@ def language_of(request: HttpRequest) -> str:
     return wanted if wanted in ("zh", "en") else settings.REPORT_LANGUAGE
 
 
+def language_query(language: str) -> str:
+    return "" if language == settings.REPORT_LANGUAGE else f"?lang={language}"
+
+
 def sent(language: str):
     return Report.objects.filter(status=Report.Status.SENT, language=language)
 
 
-def sent_report(day: str, language: str) -> Report:
+def day_of(day: str) -> date | None:
     try:
-        when = date.fromisoformat(day)
+        return date.fromisoformat(day)
     except ValueError:
-        raise Http404("no such day") from None
+        return None
+
+
+def sent_report(day: str, language: str) -> Report:
+    when = day_of(day)
+    if when is None:
+        raise Http404("no such day")
     report = sent(language).filter(date=when).first()
     if report is None:
         raise Http404("no issue was sent that day")
@@ -55,7 +74,7 @@ def _issue_context(report: Report) -> dict:
     return {
         "report": report,
         "page": page_parts(report),
-        "canonical": report_url(report),
+        "canonical": report_url(report) + language_query(language),
         "previous": previous,
         "following": following,
         "code_css": CODE_CSS,
@@ -63,17 +82,59 @@ def _issue_context(report: Report) -> dict:
     }
 
 
+def home_validators(request: HttpRequest) -> Validators:
+    language = language_of(request)
+    state = archive_state(request, language)
+    # The page holds a CSRF token made for the visitor's cookie: a 304 only while that cookie is
+    # the one the page was made for.
+    cookie = request.COOKIES.get(settings.CSRF_COOKIE_NAME, "")
+    return validators("home", language, state.fingerprint, cookie, changed=state.changed)
+
+
 @require_safe
+@vary_on_cookie
+@cache_control(private=True, no_cache=True)
+@with_validators(home_validators)
 def home(request: HttpRequest) -> HttpResponse:
     language = language_of(request)
-    latest = sent(language).order_by("-date").first()
-    context = {"form": SubscribeForm(), "canonical": settings.SITE_URL + "/", "page_language": language}
-    if latest:
-        context.update(_issue_context(latest), canonical=settings.SITE_URL + "/")
+    state = archive_state(request, language)
+    context = {
+        "form": SubscribeForm(),
+        "canonical": settings.SITE_URL + "/",
+        "page_language": language,
+        "code_css": CODE_CSS,
+    }
+    if state.latest:
+        # The issue is the same for everyone: cached like the other pages, under the archive's
+        # state; only the form around it (the token) is made for each visitor.
+        key = "archive-home:" + validators("home issue", language, state.fingerprint, changed=None).etag
+        context["latest"] = cache.get_or_set(key, lambda: latest_issue(language), settings.ARCHIVE_CACHE_SECONDS)
     return render(request, "site/home.html", context)
 
 
-@require_safe
+def latest_issue(language: str) -> dict:
+    report = sent(language).order_by("-date").first()
+    context = {**site(None), **_issue_context(report), "canonical": settings.SITE_URL + "/"}
+    return {"title": context["page"]["title"], "html": render_to_string("site/_latest.html", context)}
+
+
+def archive_validators(request: HttpRequest) -> Validators:
+    language = language_of(request)
+    state = archive_state(request, language)
+    # Keys from what the page is made of, not the query string as typed: a page number past the
+    # end is the last page, anything not a number the first, a repository's name in any case
+    # the same repository, so no one fills the cache with copies of one page.
+    pages = max(1, ceil(state.published / PAGE_SIZE))
+    try:
+        number = int(request.GET.get("page", 1))
+    except ValueError:
+        number = 1
+    page = number if 1 <= number <= pages else "last"
+    chosen = request.GET.get("repo", "").strip().lower()
+    return validators("archive", language, chosen, page, state.fingerprint, changed=state.changed)
+
+
+@public_page(archive_validators)
 def archive(request: HttpRequest) -> HttpResponse:
     language = language_of(request)
     reports = sent(language).order_by("-date")
@@ -100,7 +161,7 @@ def archive(request: HttpRequest) -> HttpResponse:
         rows.append(
             {
                 "date": report.date.isoformat(),
-                "url": url + ("" if language == settings.REPORT_LANGUAGE else f"?lang={language}"),
+                "url": url + language_query(language),
                 "commits": sum(s.stats.get("commits", 0) for s in active),
                 "repositories": [
                     (s.repository.display_name, s.stats.get("commits", 0), f"{url}#{anchor(s.repository.full_name)}")
@@ -119,13 +180,24 @@ def archive(request: HttpRequest) -> HttpResponse:
     return render(request, "site/archive.html", context)
 
 
-@require_safe
+def issue_validators(kind: str):
+    def describe(request: HttpRequest, day: str) -> Validators | None:
+        when, language = day_of(day), language_of(request)
+        state = archive_state(request, language, when) if when else None
+        if state is None or not state.shown:
+            return None  # a 404: nothing to validate, nothing to cache
+        return validators(kind, language, when, state.fingerprint, changed=state.changed)
+
+    return describe
+
+
+@public_page(issue_validators("issue"))
 def issue(request: HttpRequest, day: str) -> HttpResponse:
     report = sent_report(day, language_of(request))
     return render(request, "site/report.html", _issue_context(report))
 
 
-@require_safe
+@public_page(issue_validators("markdown"))
 def issue_markdown(request: HttpRequest, day: str) -> HttpResponse:
     report = sent_report(day, language_of(request))
     response = HttpResponse(render_markdown(report), content_type="text/markdown; charset=utf-8")
@@ -143,30 +215,38 @@ class ContentAtom1Feed(Atom1Feed):
 
 
 class IssuesFeed(Feed):
+    """The newest issues in the language `?lang=` asks for, each in full."""
+
     feed_type = ContentAtom1Feed
     title = "AI Infra Daily"
     subtitle = "What changed in vLLM, SGLang, FlashInfer and more, every morning."
 
-    def link(self):
-        return settings.SITE_URL + "/reports/"
+    def get_object(self, request: HttpRequest) -> str:
+        return language_of(request)
 
-    def feed_url(self):
-        return settings.SITE_URL + "/feed/"
+    def link(self, language: str) -> str:
+        return settings.SITE_URL + "/reports/" + language_query(language)
 
-    def items(self):
-        return sent(settings.REPORT_LANGUAGE).order_by("-date")[:20]
+    def feed_url(self, language: str) -> str:
+        return settings.SITE_URL + "/feed/" + language_query(language)
+
+    def items(self, language: str) -> list[Report]:
+        reports = list(sent(language).order_by("-date")[:20])
+        for report in reports:
+            report.parts = page_parts(report)  # rendered once, read by each item_ method
+        return reports
 
     def item_title(self, report):
-        return page_parts(report)["title"]
+        return report.parts["title"]
 
     def item_description(self, report):
-        return page_parts(report)["description"]
+        return report.parts["description"]
 
     def item_link(self, report):
-        return report_url(report)
+        return report_url(report) + language_query(report.language)
 
     def item_guid(self, report):
-        return report_url(report)
+        return report_url(report) + language_query(report.language)
 
     def item_pubdate(self, report):
         return report.sent_at or report.updated_at
@@ -175,9 +255,18 @@ class IssuesFeed(Feed):
         return report.sent_at or report.updated_at
 
     def item_extra_kwargs(self, report):
-        parts = page_parts(report)
+        parts = report.parts
         body = [parts["summary"]]
         for section in parts["sections"]:
             body.append(f"<h2>{escape(section['name'])}</h2>{section_html(section)}")
         body += [parts["issues"], parts["conclusions"]]
         return {"content": "".join(body)}
+
+
+def feed_validators(request: HttpRequest) -> Validators:
+    language = language_of(request)
+    state = archive_state(request, language)
+    return validators("feed", language, state.fingerprint, changed=state.changed)
+
+
+feed = public_page(feed_validators)(IssuesFeed())
