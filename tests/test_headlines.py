@@ -50,6 +50,9 @@ CASES = [
      'Revert "Enable Cross layers KV cache layout at NIXL Connector"'),
     ("feat: add an arg for controlling the number of prefetched layers", "新增参数，用于控制 prefetched 层的数量",
      "Add an arg for controlling the number of prefetched layers"),
+    ("[Misc] Cleanup Kimi-K2.5's vision chunk modality entrypoints (#33157)",
+     "清理 Kimi-K2.5 的 vision chunk 模态入口", "Cleanup Kimi-K2.5's vision chunk modality entrypoints"),
+    ("[Model] sync with upstream z-Image (#17842)", "与上游 z-Image 同步", "Sync with upstream z-Image"),
 ]  # fmt: skip
 
 

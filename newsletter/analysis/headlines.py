@@ -111,6 +111,7 @@ GENERIC_ZH = {
     "check": "检查", "guard": "保护", "cache": "缓存", "kernels": "kernel", "section": "章节",
     "interface": "接口", "entrypoints": "入口", "sampler": "采样器", "wrapper": "封装", "method name": "方法名",
     "image": "镜像", "release": "发布", "step": "步骤", "model": "模型", "models": "模型", "weight": "权重",
+    "upstream": "上游", "multimodal": "多模态", "modality": "模态",
 }  # fmt: skip
 GENERIC_PHRASES_ZH.update({"method name": "方法名", "shared experts": "共享专家"})
 _STANDALONE_NOUNS = {"support", "tests", "docs", "documentation", "examples"}
@@ -548,6 +549,9 @@ def _np(text: str) -> str:
             continue
         if lower == "or" and out:
             out.append("或")
+            continue
+        if re.fullmatch(r"[\w.+-]+['’]s,?", word):  # "Kimi-K2.5's entrypoints" -> "Kimi-K2.5 的 entrypoints"
+            out.append(re.sub(r"['’]s,?$", "", word) + " 的" + ("、" if comma else ""))
             continue
         out.append(word.rstrip(",") + ("、" if comma else ""))
     return tidy(" ".join(out))
