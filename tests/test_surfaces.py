@@ -184,3 +184,26 @@ def test_package_names():
         False,
     )
     assert package_of("flashinfer/sampling.py") == ("flashinfer.sampling", False)
+
+
+def test_keys_of_a_registry_dict_are_a_public_surface():
+    registry = change(
+        "vllm/attention/selector.py",
+        "@@ -3,5 +3,5 @@\n ATTENTION_BACKENDS = {\n"
+        '-    "xformers": XFormersBackend,\n'
+        '     "flash": FlashBackend,\n'
+        '+    "flash_sink": FlashSinkBackend,\n'
+        " }\n",
+    )
+    found = surface_changes([registry])
+    assert lines(found.breaking) == ("registered name `xformers` removed from `ATTENTION_BACKENDS`",)
+    assert lines(found.backends) == ("backend `flash_sink` registered in `ATTENTION_BACKENDS`",)
+    # A key that only moved, or a dict that is no registry, changes nothing users pick from.
+    moved = change(
+        "vllm/attention/selector.py",
+        '@@ -3,4 +3,4 @@\n ATTENTION_BACKENDS = {\n-    "flash": FlashBackend,\n     "triton": T,\n'
+        '+    "flash": FlashBackend,\n }\n',
+    )
+    assert surface_changes([moved]).breaking == ()
+    table = change("vllm/utils.py", '@@ -1,3 +1,2 @@\n SIZES = {\n-    "small": 1,\n     "big": 2,\n }\n')
+    assert surface_changes([table]).breaking == ()

@@ -5,6 +5,8 @@ Breaking means a change to something users call or set, never to code inside the
 - names a package exports (top-level `__init__.py` re-exports, `__all__` lists) or documents
   (a removed symbol that the same commit also removes from the docs);
 - CLI flags (`add_argument`), their accepted values (`*_CHOICES` lists) and defaults;
+- names registered for users to pick: `@X_REGISTRY.register("name")` decorators, and the keys of
+  module-level dicts named like registries (`*_REGISTRY`, `*_BACKENDS`, `*_LOADERS`, `*_METHODS`…);
 - environment variables (the `envs.py`/`environ.py` registries, `getenv`-style reads) and defaults;
 - config fields (dataclass/pydantic fields of `config/`, `server_args.py`, `arg_utils.py`, ...)
   and their defaults, and values of module-level `Literal[...]` types such as quantization methods;
@@ -183,6 +185,7 @@ class _Block:
     items: frozenset[str]  # string entries (or dict keys) at the first level
     module_level: bool
     literal: bool
+    keyed: bool = False  # the items are a dict's keys
 
 
 def _scan(text: str) -> tuple[list[str], list[str], bool]:
@@ -232,7 +235,9 @@ def _blocks(lines: list[str]) -> list[_Block]:
             continue
         text = "\n".join([start, *lines[index + 1 :]])
         items, keys, _closed = _scan(text)
-        found.append(_Block(opener.group("name"), frozenset(keys or items), not opener.group("indent"), literal))
+        found.append(
+            _Block(opener.group("name"), frozenset(keys or items), not opener.group("indent"), literal, bool(keys))
+        )
     return found
 
 
@@ -250,6 +255,7 @@ def _choices(change: dict, found: _Found) -> None:
     config = bool(CONFIG_FILE.search(path) or PROTOCOL_FILE.search(path))
     lost: dict[str, set[str]] = {}
     gained: dict[str, set[str]] = {}
+    registries: set[str] = set()
     for hunk in hunks(change.get("patch")):
         before, after = _sides(hunk)
         old = {b.name: b for b in _blocks(before)}
@@ -258,6 +264,9 @@ def _choices(change: dict, found: _Found) -> None:
             lost.setdefault(name, set()).update(old[name].items - new[name].items)
             gained.setdefault(name, set()).update(new[name].items - old[name].items)
             block = new[name]
+            if block.keyed and block.module_level and _REGISTRY_NAME.search(name) and not _NOT_A_LOSS.search(name):
+                registries.add(name)  # told once all hunks are read: a key may only have moved
+                continue
             choices = name.upper().endswith("CHOICES") or (block.literal and (block.module_level or config))
             if (not choices and not block.literal) or _NOT_A_LOSS.search(name):
                 continue
@@ -276,6 +285,22 @@ def _choices(change: dict, found: _Found) -> None:
                 moved = Surface("value_removed", value, name)
                 if moved in bucket:
                     bucket.remove(moved)
+    for name in registries:
+        _registry_keys(name, lost[name] - gained[name], gained[name] - lost[name], found)
+
+
+# Module-level dicts that users pick from by key: `ATTENTION_BACKENDS = {"flash": ...}`.
+_REGISTRY_NAME = re.compile(r"(REGISTRY|BACKENDS?|LOADERS?|PARSERS?|CONNECTORS?|METHODS)$", re.I)
+
+
+def _registry_keys(name: str, removed: set[str], added: set[str], found: _Found) -> None:
+    for key in sorted(removed):
+        found.add("breaking", Surface("registry_removed", key, name))
+        found.add("changed", Surface("registry_removed", key, name))
+    for key in sorted(added):
+        found.add("added", Surface("registry_added", key, name))
+        if re.search(r"backend|loader|connector", name, re.I):
+            found.add("backends", Surface("backend_added", key, name, detail="registered"))
 
 
 def _backend_members(change: dict, found: _Found) -> None:
