@@ -68,3 +68,16 @@ def test_an_acronym_keeps_its_case_mid_sentence(collected):
     texts = " ".join(statement.text for statement in draft.summary)
     assert "touched MoE" in texts and "moE" not in texts
     assert "touched multimodal" in texts
+
+
+def test_an_english_assessment_names_breaking_items_by_their_headlines():
+    broken = entry("vLLM", "e" * 40, "[Deprecation] Remove BitBlas", "Remove BitBlas")
+    gone = entry("vLLM", "f" * 40, "[Deprecation] Remove Marlin 24", "Remove Marlin 24")
+    broken.item.breaking = gone.item.breaking = True
+    moe = entry("vLLM", "1" * 40, "[MoE] Faster MoE routing", "Faster MoE routing",
+                facts=[Fact("kernel_touched", ("moe_align",))])  # fmt: skip
+    text = assessment("vLLM", {"commits": 9}, [broken, gone, moe], [IssueDraft(1, "t", "w")], "en")
+    assert "2 of them change a public surface (Remove BitBlas; Remove Marlin 24), so check before upgrading" in text
+    assert "one new issue" in text and "issue(s)" not in text and "moE" not in text
+    one = assessment("vLLM", {"commits": 9}, [broken], [], "en")
+    assert "one of them changes a public surface (Remove BitBlas)" in one

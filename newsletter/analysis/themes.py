@@ -172,6 +172,11 @@ def _joined(predicates: list[str], language: str) -> str:
     return say(language, "theme.and").join(predicates)
 
 
+def _headline(entry: Entry) -> str:
+    """A headline as written, for a parenthesis or a list after a colon."""
+    return entry.headline.rstrip("。.")
+
+
 def _predicate(entry: Entry, language: str) -> str:
     text = entry.headline.rstrip("。.")
     if language == "en" and starts_with_verb(text) and re.match(r"^[A-Z][a-z]+\b", text):
@@ -222,25 +227,28 @@ def assessment(repo: str, stats: dict, mine: list[Entry], issues: list[IssueDraf
                 continue
             covered.update(e.item.sha for e in members)
             name = theme_name(key, language)
-            names.append(name[:1].lower() + name[1:] if language == "en" and not name[1:2].isupper() else name)
+            # Mid-sentence in English: "kernels", but "MoE" and "OpenAI-compatible API" keep their case.
+            lower = language == "en" and name.split(" ")[0][1:].islower()
+            names.append(name[:1].lower() + name[1:] if lower else name)
         sep = word(language, "list_sep")
         key = "assess.themes_all" if len(mine) >= stats["commits"] else "assess.themes"
         clauses.append(say(language, key, commits=stats["commits"], picked=len(mine), themes=sep.join(names) or "-"))
         breaking = [e for e in mine if e.item.breaking]
         if breaking:
             # Named by their headlines: the surfaces' names are in the items' own sentences.
-            items = sep.join(_predicate(e, language) for e in breaking[:3])
-            clauses.append(say(language, "assess.breaking_items", count=len(breaking), items=items))
+            items = word(language, "semicolon").join(_headline(e) for e in breaking[:3])
+            key = "assess.breaking_items.one" if len(breaking) == 1 else "assess.breaking_items"
+            clauses.append(say(language, key, count=len(breaking), items=items))
         reverts = [e for e in mine if e.item.category == "Revert"]
         if reverts:
-            clauses.append(say(language, "assess.revert", what=_predicate(reverts[0], language)))
+            clauses.append(say(language, "assess.revert", what=_headline(reverts[0])))
         watch = [e for e in mine if e.item.verdict == "watch" and e.item.category != "Revert"]
         if watch:
-            clauses.append(say(language, "assess.watch", count=len(watch), first=_predicate(watch[0], language)))
+            clauses.append(say(language, "assess.watch", count=len(watch), first=_headline(watch[0])))
     else:
         clauses.append(say(language, "assess.listed", commits=stats["commits"]))
     if issues:
-        clauses.append(say(language, "assess.issues", count=len(issues)))
+        clauses.append(say(language, "assess.issues.one" if len(issues) == 1 else "assess.issues", count=len(issues)))
     return sentence(clauses, language)
 
 
