@@ -8,6 +8,7 @@ stable Message-ID per delivery, Auto-Submitted and Archived-At (the issue's web 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from django.conf import settings
@@ -39,40 +40,74 @@ def list_id() -> str:
 
 def message_id(report: Report, subscriber: Subscriber) -> str:
     """Stable for a (report, subscriber): a retried send carries the same id, so relays can de-duplicate."""
-    return f"<issue-{report.date:%Y%m%d}-{report.language}-{report.pk}.s{subscriber.pk}@{site_host()}>"
+    before, after = message_id_around(report)
+    return f"{before}{subscriber.pk}{after}"
 
 
-def list_unsubscribe(unsubscribe_url: str, token: str) -> str:
+def message_id_around(report: Report) -> tuple[str, str]:
+    """What comes before and after the subscriber's id in a Message-ID (the database writes them too)."""
+    return f"<issue-{report.date:%Y%m%d}-{report.language}-{report.pk}.s", f"@{site_host()}>"
+
+
+@dataclass(frozen=True)
+class PersonalLinks:
+    """A subscriber's own links, signed for them: what differs between two copies of a variant."""
+
+    unsubscribe_token: str
+    unsubscribe_url: str
+    preferences_url: str
+
+    def substitute(self, content: str) -> str:
+        return personalize(content, unsubscribe_url=self.unsubscribe_url, preferences_url=self.preferences_url)
+
+
+def personal_links(subscriber: Subscriber) -> PersonalLinks:
+    token = make_token(subscriber, "unsubscribe")
+    return PersonalLinks(token, absolute(reverse("unsubscribe", args=[token])), link_for(subscriber, "preferences"))
+
+
+def list_unsubscribe(links: PersonalLinks) -> str:
     """The https link always; a mailto: only when an operator mailbox is configured to act on it."""
-    links = [f"<{unsubscribe_url}>"]
+    entries = [f"<{links.unsubscribe_url}>"]
     if settings.UNSUBSCRIBE_MAILTO:
-        links.append(f"<mailto:{settings.UNSUBSCRIBE_MAILTO}?subject={quote('unsubscribe ' + token)}>")
-    return ", ".join(links)
+        entries.append(
+            f"<mailto:{settings.UNSUBSCRIBE_MAILTO}?subject={quote('unsubscribe ' + links.unsubscribe_token)}>"
+        )
+    return ", ".join(entries)
 
 
-def report_email(*, delivery: Delivery, variant: ReportVariant, subscriber: Subscriber) -> EmailMultiAlternatives:
-    unsubscribe_token = make_token(subscriber, "unsubscribe")
-    unsubscribe_url = absolute(reverse("unsubscribe", args=[unsubscribe_token]))
-    preferences_url = link_for(subscriber, "preferences")
-    links = {"unsubscribe_url": unsubscribe_url, "preferences_url": preferences_url}
-    headers = {
-        "Message-ID": delivery.message_id,
-        "List-Unsubscribe": list_unsubscribe(unsubscribe_url, unsubscribe_token),
+def report_headers(report: Report) -> dict[str, str]:
+    """The headers every copy of the report carries (beside From, To, Subject, Date, Message-ID and
+    List-Unsubscribe)."""
+    return {
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "List-Id": list_id(),
         "Auto-Submitted": "auto-generated",
-        "Archived-At": f"<{report_url(delivery.report)}>",
+        "Archived-At": f"<{report_url(report)}>",
         "Precedence": "bulk",
+    }
+
+
+def report_email(
+    *, delivery: Delivery, variant: ReportVariant, subscriber: Subscriber, links: PersonalLinks | None = None
+) -> EmailMultiAlternatives:
+    """The email as Django builds it. Dispatch over SMTP sends the same message pre-encoded
+    (`newsletter.encoded_mail`); this one serves the other mail backends and is what that is checked against."""
+    links = links or personal_links(subscriber)
+    headers = {
+        "Message-ID": delivery.message_id,
+        "List-Unsubscribe": list_unsubscribe(links),
+        **report_headers(delivery.report),
     }
     message = EmailMultiAlternatives(
         subject=variant.subject,
-        body=personalize(variant.text, **links),
+        body=links.substitute(variant.text),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[subscriber.email],
         headers=headers,
     )
     if variant.html:
-        message.attach_alternative(personalize(variant.html, **links), "text/html")
+        message.attach_alternative(links.substitute(variant.html), "text/html")
     return message
 
 

@@ -263,9 +263,17 @@ elif env("EMAIL_HOST"):
 else:
     EMAIL_BACKEND = "newsletter.mail_backends.OutboxBackend"  # .eml (and .html) files in outbox/
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
+# Largest HTML of a report email in bytes, as the mail client gets it (Gmail clips past about 102 KB):
+# over it, the tables of other commits are shortened to a count and a link to the web. 0: no limit.
+EMAIL_MAX_BYTES = env_int("EMAIL_MAX_BYTES", 100_000)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL") or "AI Infra Daily <daily@localhost>"
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 10.0)  # 0: no limit
+# SMTP connections per worker, each with one message in flight: a relay answers every command after
+# a network round trip, so one connection waits most of the time. 4 suits a relay tens of
+# milliseconds away that accepts a few connections per client (SES, Postmark, Mailgun, Postfix).
+SEND_CONNECTIONS = env_int("SEND_CONNECTIONS", 4, minimum=1)
+SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 500, minimum=1)  # deliveries a worker claims at a time
 # A mailbox that someone (or something) acts on: List-Unsubscribe offers mailto: only when it is set.
 UNSUBSCRIBE_MAILTO = env("UNSUBSCRIBE_MAILTO") or None
 DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 5, minimum=1)  # for temporary (4xx) failures

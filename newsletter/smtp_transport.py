@@ -14,8 +14,12 @@ then fails with SMTPServerDisconnected). Here the three commands are driven one 
   accepted the message and only its answer got lost.
 
 The connection still comes from Django's backend (`get_connection`), so host, port, TLS, login and
-timeout settings apply. Other backends (the outbox files, locmem in the tests) know no such phases:
-they get `send_messages`, and only an OSError from them counts as ambiguous.
+timeout settings apply. What goes over it is an `Envelope`: sender, recipients and the message's
+bytes, however they were encoded. Other backends (the outbox files, locmem in the tests) know no
+such phases: they get the message object through `send_messages`, and only an OSError from them
+counts as ambiguous.
+
+A Transport is one connection, used by one thread at a time (a worker may run several).
 """
 
 from __future__ import annotations
@@ -89,6 +93,13 @@ class Transport:
         self.backend = None
 
     @property
+    def speaks_smtp(self) -> bool:
+        """Whether messages go to a mail server as bytes (else the backend wants message objects)."""
+        if self.backend is None:
+            self.backend = get_connection(fail_silently=False)
+        return isinstance(self.backend, SMTPBackend)
+
+    @property
     def smtp(self) -> smtplib.SMTP | None:
         return self.backend.connection if isinstance(self.backend, SMTPBackend) else None
 
@@ -111,8 +122,9 @@ class Transport:
             if smtp is not None:
                 smtp.close()
 
-    def send(self, message: EmailMessage, envelope: Envelope) -> None:
-        """Hand the message over, or raise HandoverError."""
+    def send(self, message: EmailMessage | None, envelope: Envelope) -> None:
+        """Hand the message over, or raise HandoverError. SMTP sends the envelope; the other backends
+        need the message object."""
         self._connect()
         if not isinstance(self.backend, SMTPBackend):
             try:

@@ -1,5 +1,8 @@
 """Dispatch against a mail server that misbehaves the way real ones do (421s, dropped connections,
-lost replies), messages that cannot be built, and subscribers who leave while an issue goes out."""
+lost replies), messages that cannot be built, and subscribers who leave while an issue goes out.
+
+Each script here follows one connection's story (which message broke it, how many were opened),
+so the worker uses one; tests/test_dispatch.py runs the same faults over several."""
 
 import smtplib
 
@@ -7,6 +10,7 @@ import pytest
 
 from newsletter import dispatch
 from newsletter.dispatch import dispatch_report, start_dispatch
+from newsletter.encoded_mail import EncodedEmail
 from newsletter.models import Delivery, Report, Subscriber
 from tests.mailing import approved_report, subscriber
 from tests.smtp_server import DROP, KEEP_AND_CLOSE, KEEP_AND_DROP, free_port
@@ -14,6 +18,11 @@ from tests.smtp_server import DROP, KEEP_AND_CLOSE, KEEP_AND_DROP, free_port
 pytestmark = pytest.mark.django_db
 
 A, B, C = "a@example.com", "b@example.com", "c@example.com"
+
+
+@pytest.fixture(autouse=True)
+def one_connection(settings):
+    settings.SEND_CONNECTIONS = 1
 
 
 def three_readers():
@@ -150,14 +159,14 @@ SECRET = "https://example.com/unsubscribe/SIGNED-TOKEN/"
 def test_a_message_that_cannot_be_built_fails_alone_and_keeps_its_secrets(collected, smtp, monkeypatch, error):
     report = approved_report()
     three_readers()
-    original = dispatch.report_email
+    original = EncodedEmail.envelope_for
 
-    def report_email(*, delivery, variant, subscriber):
-        if subscriber.email == B:
+    def envelope_for(self, *, to, message_id, links):
+        if to == B:
             raise error
-        return original(delivery=delivery, variant=variant, subscriber=subscriber)
+        return original(self, to=to, message_id=message_id, links=links)
 
-    monkeypatch.setattr(dispatch, "report_email", report_email)
+    monkeypatch.setattr(EncodedEmail, "envelope_for", envelope_for)
     summary = dispatch_report(report)
     assert summary.counts == {"sent": 2, "failed": 1}
     failed = deliveries(report)[B]

@@ -123,7 +123,12 @@ class Delivery(models.Model):
     class Meta:
         verbose_name_plural = "deliveries"
         constraints = [models.UniqueConstraint("report", "subscriber", name="unique_delivery")]
-        indexes = [models.Index(fields=["report", "status", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["report", "status", "next_attempt_at"]),
+            # The claim takes pending rows in id order: without this it sorts every pending row of the
+            # report on each claim (quadratic in subscribers); with it, it reads the first ones.
+            models.Index(fields=["report", "id"], condition=models.Q(status="pending"), name="delivery_pending"),
+        ]
 
     def __str__(self) -> str:
         # No address: this is what the admin, its log and action pages show to editors too.
