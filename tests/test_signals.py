@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from newsletter.analysis.references import reference_of
-from newsletter.analysis.signals import RULES, RULES_BY_NAME, Facts, fire
+from newsletter.analysis.signals import RULES, Facts, fire
 from newsletter.analysis.surfaces import SurfaceChanges
 from newsletter.analysis.triage import judge
 from newsletter.models import Commit
@@ -122,7 +122,7 @@ def test_each_rule_fires_where_named_and_nowhere_else(collected):
 
 
 def test_every_rule_is_documented_and_demotions_carry_no_weight():
-    assert len(RULES_BY_NAME) == len(RULES)
+    assert len({rule.name for rule in RULES}) == len(RULES)
     for rule in RULES:
         assert rule.doc and rule.doc.strip()[0].isupper(), rule.name
         assert not (rule.demotes and rule.weight), rule.name

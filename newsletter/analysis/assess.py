@@ -16,7 +16,7 @@ from pathlib import PurePosixPath
 from newsletter.analysis.details import code, names_of, sentence
 from newsletter.analysis.diffs import NOT_SHIPPED, file_role, is_model_path
 from newsletter.analysis.facts import Fact, generation, merged, surface_fact
-from newsletter.analysis.headlines import VERBS_ZH, clean_title, headline
+from newsletter.analysis.headlines import headline
 from newsletter.analysis.subjects import Subjects, component_label
 from newsletter.analysis.surfaces import Surface
 from newsletter.analysis.triage import Verdict
@@ -289,19 +289,6 @@ def revert_what(ctx: ItemContext, short: bool = False) -> str:
     if title:
         return say(lang, "revert.title", title=title)
     return say(lang, "revert.unknown")
-
-
-def _object(ctx: ItemContext) -> str:
-    """The thing a title is about, as a short phrase: the headline without its verb."""
-    text = headline(ctx.title, ctx.language)
-    if ctx.language == "zh":
-        for verb in sorted(set(VERBS_ZH.values()), key=len, reverse=True):
-            if text.startswith(verb):
-                rest = text[len(verb) :].strip()
-                return rest.removesuffix("问题").strip() or text
-        return text
-    words = clean_title(ctx.title).split(" ", 1)
-    return words[1] if len(words) > 1 and words[0].lower().rstrip("s") in {v.rstrip("s") for v in VERBS_ZH} else text
 
 
 def _where(ctx: ItemContext) -> str:

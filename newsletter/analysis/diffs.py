@@ -33,11 +33,6 @@ NOT_SHIPPED = ("test", "docs", "ci", "tooling", "bench")
 SOURCE_LANGUAGES = {"python", "cuda", "cpp", "c", "rust", "go", "javascript", "typescript", "tsx", "java", "mlir"}
 
 KERNEL_PATH = re.compile(r"(^|/)(csrc|kernels?|sgl-kernel|jit_kernel|cuda|triton_ops|ops)(/|$)|\.(cu|cuh|inl)$")
-CORE_PATH = re.compile(
-    r"(^|/)(core|engine|sched|scheduler|managers|model_executor|worker|executor|distributed|attention"
-    r"|layers|runtime|srt|kv_cache|spec_decode|speculative|disaggregation|compilation)(/|$)"
-)
-API_PATH = re.compile(r"(^|/)(entrypoints|openai|api|server_args\.py|config|configs|__init__\.py|cli)(/|\.|$)")
 TEST_PATH = re.compile(r"(^|/)(tests?|testing|unittests?)(/|$)|(^|/)test_[^/]*$|_test\.[a-z]+$|(^|/)conftest\.py$")
 DOC_PATH = re.compile(r"(^|/)(docs?|examples?)(/|$)|\.(md|rst|txt|ipynb)$|(^|/)(README|CHANGELOG|LICENSE)[^/]*$")
 CI_PATH = re.compile(

@@ -73,13 +73,6 @@ class DayInput:
     language: str
     repos: list[RepoDay]
 
-    def find_commit(self, sha: str) -> tuple[RepoDay, Commit] | None:
-        for repo in self.repos:
-            for commit in repo.commits:
-                if commit.sha == sha:
-                    return repo, commit
-        return None
-
 
 VERDICTS = ("positive", "watch", "risk")  # 正面 / 需关注 / 风险
 TOPICS = ("hardware", "model", "kernel", "quantization", "speculative", "distributed", "scheduling", "api")

@@ -66,23 +66,23 @@ class Prompt:
 
 
 @cache
-def _text(language: str, name: str) -> str:
+def _prompt_file(language: str, name: str) -> str:
     path = Path(settings.BASE_DIR) / "templates" / "prompts" / PROMPT_VERSION / language / f"{name}.txt"
     return path.read_text(encoding="utf-8")
 
 
 def template(language: str, name: str) -> Template:
-    return Template(_text(language, name))
+    return Template(_prompt_file(language, name))
 
 
 def guide(language: str) -> str:
-    return _text(language, "guide").strip()
+    return _prompt_file(language, "guide").strip()
 
 
 def _prompt(kind: str, language: str, **values) -> Prompt:
     name = TASKS[kind]
     user = template(language, f"{name}_user").substitute(**values)
-    return Prompt(kind, guide(language), _text(language, f"{name}_task").strip(), user)
+    return Prompt(kind, guide(language), _prompt_file(language, f"{name}_task").strip(), user)
 
 
 def _pull_body(pull, limit: int) -> str:

@@ -421,7 +421,6 @@ RULES: tuple[Rule, ...] = (
     Rule("message-only", 0, message_only.__doc__, message_only, demotes=True),
     Rule("pure-rename", 0, pure_rename.__doc__, pure_rename, demotes=True),
 )
-RULES_BY_NAME = {rule.name: rule for rule in RULES}
 FLOORS = ("revert", "redo", "critical", "security", "breaking")  # never rank low
 
 

@@ -28,7 +28,6 @@ PLATFORMS = [
     (r"\barm\b|\baarch64\b", "Arm"),
     (r"\bcu13\b|\bcuda 13\b", "CUDA 13"),
 ]
-PLATFORM_ZH = {"CPU": "CPU", "CUDA 13": "CUDA 13"}
 # Model families: the spelling readers use; one pattern per family.
 MODEL_FAMILIES = [
     (r"\bqwen[\w.-]*", "Qwen"), (r"\bdeepseek[\w.-]*|\bdsv3\w*|\bdsv32\b", "DeepSeek"), (r"\bllama[\w.-]*", "Llama"),
@@ -117,9 +116,6 @@ class Subjects:
     model_names: list[str] = field(default_factory=list)  # as written: "Qwen3-ASR"
     dtypes: list[str] = field(default_factory=list)
     components: list[str] = field(default_factory=list)  # keys of COMPONENTS
-
-    def empty(self) -> bool:
-        return not (self.platforms or self.models or self.dtypes or self.components)
 
 
 def subjects_of(*texts: str) -> Subjects:
