@@ -240,6 +240,14 @@ def recover(report: Report, me: str) -> tuple[int, int]:
     return released, unknown
 
 
+def due_deliveries(report: Report, now):
+    """Pending deliveries that are due, in the order they are claimed (served by the partial index
+    `delivery_pending`, so a claim reads the first rows instead of sorting all of them)."""
+    return Delivery.objects.filter(report=report, status=Delivery.Status.PENDING, next_attempt_at__lte=now).order_by(
+        "pk"
+    )
+
+
 def claim_batch(report: Report, me: str, size: int) -> list[Delivery]:
     """Reserve up to `size` due deliveries for this worker. Safe under concurrency on any database:
     the UPDATE only takes rows still pending, and the worker then reads back what it really got
@@ -247,8 +255,7 @@ def claim_batch(report: Report, me: str, size: int) -> list[Delivery]:
     whose subscriber unsubscribed or bounced since they were created are skipped instead."""
     now = timezone.now()
     with transaction.atomic():
-        due = Delivery.objects.filter(report=report, status=Delivery.Status.PENDING, next_attempt_at__lte=now)
-        ids = list(due.order_by("pk").select_for_update(skip_locked=True).values_list("pk", flat=True)[:size])
+        ids = list(due_deliveries(report, now).select_for_update(skip_locked=True).values_list("pk", flat=True)[:size])
         if ids:
             still_pending = Delivery.objects.filter(pk__in=ids, status=Delivery.Status.PENDING)
             still_pending.filter(subscriber__status=Subscriber.Status.ACTIVE).update(

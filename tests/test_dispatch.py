@@ -1,15 +1,29 @@
 """Dispatch in one process: retries, failures, bounces, resuming, the claim and recovery rules."""
 
+import smtplib
+from collections import Counter
 from datetime import date, timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection, transaction
 from django.utils import timezone
 
-from newsletter.dispatch import RateLimiter, claim_batch, dispatch_report, recover, start_dispatch, worker_name
-from newsletter.models import Delivery, Report, Subscriber
+from newsletter.dispatch import (
+    RateLimiter,
+    claim_batch,
+    create_deliveries,
+    dispatch_report,
+    due_deliveries,
+    recover,
+    start_dispatch,
+    worker_name,
+)
+from newsletter.models import Delivery, Report, Repository, Subscriber
+from newsletter.render.email import active_repositories, variant_for
 from tests.mailing import approved_report, subscriber
+from tests.smtp_server import DROP, KEEP_AND_DROP
 
 pytestmark = pytest.mark.django_db
 
@@ -152,3 +166,103 @@ def test_the_task_sends_and_schedules_retries(collected, smtp, settings):
     assert "1 sent" in result and "1 pending" in result
     (retry,) = Schedule.objects.filter(func="newsletter.tasks.dispatch_report_task")
     assert retry.args == f"({report.pk},)" and retry.next_run > timezone.now()
+
+
+# --- several connections ---------------------------------------------------------------------------
+def test_several_connections_deliver_everyone_exactly_once(collected, smtp, settings):
+    settings.SEND_CONNECTIONS = 3
+    report = approved_report()
+    addresses = [f"p{n}@example.com" for n in range(40)]
+    for address in addresses:
+        subscriber(address)
+    smtp.handler.data_delay = 0.01  # so that messages really overlap
+    summary = dispatch_report(report, batch_size=9)
+    assert summary.counts == {"sent": 40}
+    assert Counter(smtp.recipients()) == Counter(addresses)
+    assert smtp.connections == 3
+
+
+def test_several_connections_keep_every_fault_rule(collected, smtp, settings):
+    settings.SEND_CONNECTIONS = 3
+    report = approved_report()
+    for n in range(12):
+        subscriber(f"p{n}@example.com")
+    smtp.script("p1@example.com", "rcpt", "421 4.3.2 Closing", None)  # definite: retried, sent
+    smtp.script("p4@example.com", "rcpt", DROP, None)  # broke before DATA: tried again at once
+    smtp.script("p7@example.com", "end", KEEP_AND_DROP)  # broke after DATA: unknown, never resent
+    smtp.refuse("p9@example.com", "550 5.1.1 No such user")
+    summary = dispatch_report(report)
+    assert summary.counts == {"sent": 10, "unknown": 1, "failed": 1}
+    received = Counter(smtp.recipients())
+    assert set(received.values()) == {1} and "p9@example.com" not in received
+    assert Delivery.objects.get(status="unknown").subscriber.email == "p7@example.com"
+
+
+@pytest.mark.django_db(transaction=True)  # the connections' threads read what the worker committed
+def test_a_worker_never_has_more_messages_sending_than_connections(collected, smtp, settings, monkeypatch):
+    settings.SEND_CONNECTIONS = 2
+    report = approved_report()
+    for n in range(10):
+        subscriber(f"p{n}@example.com")
+    seen = []
+    original = smtplib.SMTP.data
+
+    def data(self, msg):
+        seen.append(Delivery.objects.filter(status="sending").count())
+        connection.close()  # this thread's own, opened just for the count
+        return original(self, msg)
+
+    monkeypatch.setattr(smtplib.SMTP, "data", data)
+    assert dispatch_report(report).counts == {"sent": 10}
+    assert len(seen) == 10 and max(seen) <= 2
+
+
+# --- creating deliveries and claiming them ------------------------------------------------------------
+def test_deliveries_are_created_in_the_database_with_the_variant_each_subscriber_gets(collected):
+    report = approved_report()
+    Repository.objects.filter(name="flashinfer").update(enabled=False)
+    people = [
+        subscriber("all@example.com"),  # follows nothing in particular: every enabled repository
+        subscriber("vllm@example.com", "vllm", output="markdown"),
+        subscriber("two@example.com", "sglang", "vllm"),
+        subscriber("disabled@example.com", "flashinfer"),  # follows it, so gets it, though it is disabled
+        subscriber("en@example.com", language="en"),
+        subscriber("pending@example.com", status="pending"),
+    ]
+    created = create_deliveries(report)
+    assert created == 4 and create_deliveries(report) == 0
+    active = active_repositories(report)
+    enabled = [r.full_name for r in Repository.objects.enabled()]
+    rows = {d.subscriber.email: d for d in Delivery.objects.filter(report=report).select_related("subscriber")}
+    for person in people[:4]:
+        followed = [r.full_name for r in person.repositories.all()] or enabled
+        variant = variant_for(report, active, followed, "zh", person.format)
+        assert rows[person.email].variant_key == variant.key
+        assert rows[person.email].status == "pending"
+        assert rows[person.email].message_id == f"<issue-20260129-zh-{report.pk}.s{person.pk}@127.0.0.1>"
+    assert len(rows["all@example.com"].variant_key.split("|")[2].split(",")) == 2
+
+
+def test_who_follows_nothing_active_is_skipped_when_created(collected):
+    report = approved_report()
+    quiet = Repository.objects.create(owner="quiet", name="repo", display_name="Quiet")
+    person = subscriber("quiet@example.com")
+    person.repositories.set([quiet])
+    assert create_deliveries(report) == 1
+    assert Delivery.objects.get().status == "skipped" and Delivery.objects.get().variant_key == ""
+
+
+def test_the_claim_reads_the_partial_index_of_pending_deliveries(collected):
+    report = approved_report()
+    for n in range(5):
+        subscriber(f"p{n}@example.com")
+    start_dispatch(report)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:  # a table this small would be read whole otherwise
+                cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = due_deliveries(report, timezone.now()).explain()
+    if connection.vendor == "postgresql":
+        assert "delivery_pending" in plan and "Sort" not in plan, plan
+    else:  # SQLite may read either index: both give pending rows in id order
+        assert "TEMP B-TREE" not in plan and "delivery_" in plan, plan
