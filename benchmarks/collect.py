@@ -36,9 +36,10 @@ def main() -> None:
     scratch = django_in_scratch("bench-collect-")
     from django.conf import settings
 
-    from newsletter.collect import collect_day, github_source
+    from newsletter.collect import collect_day
     from newsletter.models import Commit, Issue, Repository
-    from sources.recorder import recorded_days
+    from replay.recorder import recorded_days
+    from sources import github
 
     data = ROOT / "data" / "github"
     days = recorded_days(data)
@@ -67,13 +68,13 @@ def main() -> None:
             Commit.objects.all().delete()
             Issue.objects.all().delete()
             started = time.perf_counter()
-            cold = collect_all(github_source(base_url=url))
+            cold = collect_all(github.from_settings(settings, base_url=url))
             cold_walls.append(time.perf_counter() - started)
 
         settings.GITHUB_CACHE_DIR = scratch / "cache"
-        collect_all(github_source(base_url=url))  # fills the cache
+        collect_all(github.from_settings(settings, base_url=url))  # fills the cache
         started = time.perf_counter()
-        warm = collect_all(github_source(base_url=url))
+        warm = collect_all(github.from_settings(settings, base_url=url))
         warm_wall = time.perf_counter() - started
     finally:
         server.terminate()

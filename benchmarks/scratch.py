@@ -38,8 +38,8 @@ def collect_bundled_days() -> list:
     from django.conf import settings
     from django.core.management import call_command
 
-    from sources.recorder import recorded_days
-    from sources.replay import ReplayServer
+    from replay.recorder import recorded_days
+    from replay.server import ReplayServer
 
     data = ROOT / "data" / "github"
     days = sorted(date.fromisoformat(d) for d in recorded_days(data))

@@ -1,4 +1,4 @@
-"""Collect a day of a repository from GitHub into Commit and Issue rows (idempotent upserts)."""
+"""Collect a day of a repository from its host's source into Commit and Issue rows (idempotent upserts)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.db import DatabaseError, transaction
 
 from newsletter.days import day_window
 from newsletter.models import CollectRun, Commit, Issue, Repository
-from sources.github import GitHubConfig, GitHubSource, Progress, RequestStats, ResponseObserver
+from sources.base import Progress, RequestStats, Source, source_for
 from sources.records import RepositorySnapshot, SourceError
 
 logger = logging.getLogger(__name__)
@@ -25,29 +25,23 @@ ISSUE_FIELDS = [
 ]  # fmt: skip
 
 
-def github_source(*, base_url: str | None = None, observer: ResponseObserver | None = None) -> GitHubSource:
-    """A source configured from settings; `base_url` overrides GITHUB_API_URL (the demo's replay)."""
-    config = GitHubConfig(
-        token=settings.GITHUB_TOKEN,
-        base_url=base_url or settings.GITHUB_API_URL,
-        timeout=settings.GITHUB_TIMEOUT,
-        retries=settings.GITHUB_RETRIES,
-        backoff=settings.GITHUB_BACKOFF,
-        secondary_rate_wait=settings.GITHUB_SECONDARY_RATE_WAIT,
-        max_rate_limit_wait=settings.GITHUB_MAX_RATE_LIMIT_WAIT,
-        cache_dir=settings.GITHUB_CACHE_DIR,
-    )
-    return GitHubSource(config, observer=observer)
+def source_of(repository: Repository) -> Source:
+    """The source that reads the repository's host, configured from settings."""
+    return source_for(repository.host, settings)
 
 
 def collect_day(
     *,
     repository: Repository,
     day: date,
-    source: GitHubSource,
+    source: Source | None = None,
     progress: Progress | None = None,
 ) -> CollectRun:
-    """Fetch the day and store it; the returned run says how it went. Never half-writes a repo."""
+    """Fetch the day and store it; the returned run says how it went. Never half-writes a repo.
+
+    `source` defaults to the source of the repository's host (the demo passes its replay's).
+    """
+    source = source or source_of(repository)
     since, until = day_window(day)
     run = CollectRun.objects.create(repository=repository, day=day)
     start = RequestStats(**vars(source.stats))

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from newsletter.build import BuildError, build_report
-from newsletter.collect import collect_day, github_source
+from newsletter.collect import collect_day
 from newsletter.models import DailyRun, Report, Repository, Subscriber
 from newsletter.notify import admin_url, notify_editors
 from newsletter.render.email import active_repositories
@@ -37,8 +37,7 @@ def languages_to_build() -> list[str]:
 
 def collect_all(day: date) -> list[str]:
     """Collect every enabled repository; the one-line errors of those that failed."""
-    source = github_source()
-    runs = [collect_day(repository=r, day=day, source=source) for r in Repository.objects.enabled()]
+    runs = [collect_day(repository=r, day=day) for r in Repository.objects.enabled()]
     return [run.error for run in runs if run.error]
 
 

@@ -16,15 +16,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-PUBLIC_API = "https://api.github.com"
+from replay.routes import ROUTES, find_route
 
-_REPO = r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)"
-_PATTERNS = [
-    (re.compile(_REPO + r"/?$"), "repository"),
-    (re.compile(_REPO + r"/commits/?$"), "commit_list"),
-    (re.compile(_REPO + r"/commits/(?P<sha>[0-9a-f]{40})$"), "commit_detail"),
-    (re.compile(_REPO + r"/issues/?$"), "issue_list"),
-]
+PUBLIC_API = "https://api.github.com"
+# A fetch asks for each listed commit by its full SHA, the name its file is kept under.
+_FULL_SHA = re.compile(r"[0-9a-f]{40}")
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -69,8 +65,14 @@ class Recorder:
     def observe(self, url: str, status: int, body: Any) -> None:
         parts = urlsplit(url)
         path = parts.path[len(self._prefix) :] if parts.path.startswith(self._prefix) else parts.path
-        kind, match = next(((kind, m) for pattern, kind in _PATTERNS if (m := pattern.match(path))), (None, None))
-        if match is None:
+        found = find_route(path)
+        if found is None:
+            return
+        route, match = found
+        kind = route.name
+        if kind not in ("repository", "commit_list", "commit_detail", "issue_list"):
+            return  # one issue or the rate limit: the folder keeps these nowhere of their own
+        if kind == "commit_detail" and not _FULL_SHA.fullmatch(match["ref"]):
             return
         buffer = self._buffers.setdefault(f"{match['owner']}/{match['name']}".lower(), _Buffer())
         body = self._canonical(body)
@@ -80,7 +82,7 @@ class Recorder:
             buffer.commits.update((item["sha"], item) for item in body)
         elif kind == "commit_detail":
             page = int(parse_qs(parts.query).get("page", ["1"])[-1])
-            sha = match["sha"]
+            sha = match["ref"]
             if page > 1 and sha in buffer.details:  # a commit of more than 300 files
                 buffer.details[sha]["files"].extend(body.get("files", []))
             else:
@@ -96,16 +98,18 @@ class Recorder:
         buffer = self._buffers.pop(full_name.lower(), _Buffer())
         directory = self.out / full_name
         if buffer.repository is not None:
-            _write_json(directory / "repo.json", buffer.repository)
-        commits = {item["sha"]: item for item in _read_json(directory / "commits.json", [])}
+            _write_json(ROUTES["repository"].path(directory), buffer.repository)
+        commit_list = ROUTES["commit_list"].path(directory)
+        commits = {item["sha"]: item for item in _read_json(commit_list, [])}
         commits.update(buffer.commits)
         ordered = sorted(commits.values(), key=lambda item: item["commit"]["committer"]["date"], reverse=True)
-        _write_json(directory / "commits.json", ordered)
+        _write_json(commit_list, ordered)
         for sha, detail in buffer.details.items():
-            _write_json(directory / "commits" / f"{sha}.json", detail)
-        issues = {item["number"]: item for item in _read_json(directory / "issues.json", [])}
+            _write_json(ROUTES["commit_detail"].path(directory, ref=sha), detail)
+        issue_list = ROUTES["issue_list"].path(directory)
+        issues = {item["number"]: item for item in _read_json(issue_list, [])}
         issues.update(buffer.issues)
-        _write_json(directory / "issues.json", sorted(issues.values(), key=lambda i: i["created_at"], reverse=True))
+        _write_json(issue_list, sorted(issues.values(), key=lambda i: i["created_at"], reverse=True))
         return directory
 
     def note_window(self, day: str, time_zone: str, since: datetime, until: datetime, repositories: list[str]) -> None:

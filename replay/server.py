@@ -29,21 +29,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from replay.routes import ROUTES, find_route
+
 GITHUB_API = "https://api.github.com"
 DOCS = "https://docs.github.com/rest"
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 30
 RATE_LIMIT = 5000
-
-_REPO = r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)"
-ROUTES = [
-    (re.compile(_REPO + r"/?$"), "repository"),
-    (re.compile(_REPO + r"/commits/?$"), "commit_list"),
-    (re.compile(_REPO + r"/commits/(?P<ref>[^/]+)$"), "commit_detail"),
-    (re.compile(_REPO + r"/issues/?$"), "issue_list"),
-    (re.compile(_REPO + r"/issues/(?P<number>\d+)$"), "issue_detail"),
-    (re.compile(r"/rate_limit/?$"), "rate_limit"),
-]
 
 
 class NotFoundError(Exception):
@@ -137,8 +129,9 @@ class ReplayData:
 
     def repository(self, owner: str, name: str) -> dict:
         directory = self.repo_dir(owner, name)
-        if (directory / "repo.json").is_file():
-            return self._load(directory / "repo.json")
+        path = ROUTES["repository"].path(directory)
+        if path.is_file():
+            return self._load(path)
         full_name = f"{owner}/{name}"
         return {
             "id": None,
@@ -152,21 +145,22 @@ class ReplayData:
         }
 
     def commits(self, owner: str, name: str) -> list[dict]:
-        return self._load(self.repo_dir(owner, name) / "commits.json")
+        return self._load(ROUTES["commit_list"].path(self.repo_dir(owner, name)))
 
     def commit(self, owner: str, name: str, ref: str) -> dict:
         if not re.fullmatch(r"[0-9a-f]{7,40}", ref):
             raise NotFoundError
-        directory = self.repo_dir(owner, name) / "commits"
+        route, directory = ROUTES["commit_detail"], self.repo_dir(owner, name)
         if len(ref) < 40:  # an abbreviated SHA, as GitHub accepts
-            matches = sorted(directory.glob(f"{ref}*.json"))
+            pattern = route.path(directory, ref=ref + "*")
+            matches = sorted(pattern.parent.glob(pattern.name))
             if len(matches) != 1:
                 raise NotFoundError
             return self._load(matches[0])
-        return self._load(directory / f"{ref}.json")
+        return self._load(route.path(directory, ref=ref))
 
     def issues(self, owner: str, name: str) -> list[dict]:
-        path = self.repo_dir(owner, name) / "issues.json"
+        path = ROUTES["issue_list"].path(self.repo_dir(owner, name))
         return self._load(path) if path.is_file() else []
 
 
@@ -303,11 +297,11 @@ class ReplayHandler(BaseHTTPRequestHandler):
         return None
 
     def _answer(self, path: str, query: dict[str, list[str]]):
-        for pattern, handler in ROUTES:
-            match = pattern.match(path)
-            if match:
-                return getattr(self, f"_{handler}")(query, **match.groupdict())
-        raise NotFoundError
+        found = find_route(path)
+        if found is None:
+            raise NotFoundError
+        route, captured = found
+        return getattr(self, f"_{route.name}")(query, **captured)
 
     def _repository(self, query, owner: str, name: str):
         return 200, {}, self.data.repository(owner, name)

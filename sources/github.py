@@ -1,8 +1,9 @@
-"""Read a repository's day from the GitHub REST API through PyGithub.
+"""Read a repository's day from the GitHub REST API through PyGithub: the github.com source.
 
 `GitHubSource.fetch(repo, since, until)` returns a `RepositorySnapshot`: the default branch's
 commits committed in [since, until) with stats, files and patches, and the issues and pull
-requests created or updated in that window. The only module that imports PyGithub.
+requests created or updated in that window. The only module that imports PyGithub; it implements
+the `Source` protocol of `sources/base.py`, and `from_settings` builds it from the settings.
 
 Costs, per repository: 1 request for the repository, 1 per page of commits, 1 per commit (the
 detail carries stats, files and patches together), 1 per page of issues. With a cache folder,
@@ -26,6 +27,7 @@ import requests_cache
 from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException
 from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester
 
+from .base import Progress, RequestStats
 from .names import split_full_name
 from .records import (
     CommitRecord,
@@ -36,12 +38,11 @@ from .records import (
     SourceError,
 )
 
+HOST = "github.com"
 PUBLIC_API = "https://api.github.com"
 
 # (url, status, parsed JSON body) of every answer PyGithub reads; the recorder uses it.
 ResponseObserver = Callable[[str, int, Any], None]
-# Called with (done, total) as commit details arrive.
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -55,20 +56,6 @@ class GitHubConfig:
     max_rate_limit_wait: float = 300.0  # a primary rate-limit reset further away than this ends the run
     cache_dir: Path | None = None  # conditional-request cache; None sends plain GETs
     per_page: int = 100
-
-
-@dataclass
-class RequestStats:
-    requests: int = 0
-    not_modified: int = 0
-    retries: int = 0
-
-    def since(self, start: RequestStats) -> RequestStats:
-        return RequestStats(
-            self.requests - start.requests,
-            self.not_modified - start.not_modified,
-            self.retries - start.retries,
-        )
 
 
 def check_name(full_name: str) -> None:
@@ -317,6 +304,23 @@ class GitHubSource:
             not_modified=used.not_modified,
             retries=used.retries,
         )
+
+
+def from_settings(
+    settings: Any, *, base_url: str | None = None, observer: ResponseObserver | None = None
+) -> GitHubSource:
+    """The source as the GITHUB_* settings configure it; `base_url` overrides GITHUB_API_URL (a replay)."""
+    config = GitHubConfig(
+        token=settings.GITHUB_TOKEN,
+        base_url=base_url or settings.GITHUB_API_URL,
+        timeout=settings.GITHUB_TIMEOUT,
+        retries=settings.GITHUB_RETRIES,
+        backoff=settings.GITHUB_BACKOFF,
+        secondary_rate_wait=settings.GITHUB_SECONDARY_RATE_WAIT,
+        max_rate_limit_wait=settings.GITHUB_MAX_RATE_LIMIT_WAIT,
+        cache_dir=settings.GITHUB_CACHE_DIR,
+    )
+    return GitHubSource(config, observer=observer)
 
 
 @dataclass

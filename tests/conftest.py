@@ -5,9 +5,9 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.management import call_command
 
-from newsletter.collect import github_source
+from replay.server import Faults, ReplayServer
+from sources import github
 from sources.github import GitHubConfig, GitHubSource
-from sources.replay import Faults, ReplayServer
 from tests.fake_anthropic import FakeAnthropic
 from tests.smtp_server import SMTPServer
 
@@ -31,7 +31,7 @@ def replay(bundled_replay, settings):
 
 @pytest.fixture
 def source(replay) -> GitHubSource:
-    return github_source()
+    return github.from_settings(django_settings)
 
 
 def make_source(url: str, **overrides) -> GitHubSource:

@@ -28,7 +28,7 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
-    from sources.replay import ReplayServer
+    from replay.server import ReplayServer
     from tests.fake_anthropic import FakeAnthropic
 
     with ReplayServer(ROOT / "data" / "github") as replay:

@@ -11,6 +11,8 @@ from newsletter.models import Repository, Subscriber
 
 pytestmark = pytest.mark.django_db
 
+GITHUB = {"host": "github.com"}  # the repository form's host, as its select sends it
+
 CSV = """email,repositories,language,format,consented
 ada@example.com,vllm-project/vllm;SGLang,en,markdown,yes
 Bob@Example.com,,zh,html,no
@@ -102,15 +104,19 @@ def test_filters_and_search(admin):
 
 def test_adding_a_repository_checks_github(admin, replay):
     url = reverse("admin:newsletter_repository_add")
-    added = admin.post(url, {"owner": "vllm-project", "name": "vllm", "display_name": "", "enabled": "on", "order": 5})
+    added = admin.post(
+        url, {**GITHUB, "owner": "vllm-project", "name": "vllm", "display_name": "", "enabled": "on", "order": 5}
+    )
     assert b"is tracked already" in added.content, added.context["adminform"].form.errors
     Repository.objects.filter(name="vllm").delete()
-    added = admin.post(url, {"owner": "vllm-project", "name": "vllm", "display_name": "", "enabled": "on", "order": 5})
+    added = admin.post(
+        url, {**GITHUB, "owner": "vllm-project", "name": "vllm", "display_name": "", "enabled": "on", "order": 5}
+    )
     assert added.status_code == 302
     repository = Repository.objects.get(name="vllm")
     assert repository.default_branch == "main" and repository.display_name == "vllm"
-    missing = admin.post(url, {"owner": "acme", "name": "nothing", "display_name": "", "order": 5})
-    assert b"GitHub: acme/nothing: the repository: not found on GitHub" in missing.content
+    missing = admin.post(url, {**GITHUB, "owner": "acme", "name": "nothing", "display_name": "", "order": 5})
+    assert b"github.com: acme/nothing: the repository: not found on GitHub" in missing.content
     assert not Repository.objects.filter(owner="acme").exists()
 
 
@@ -162,7 +168,7 @@ def test_superusers_see_and_search_addresses(admin, delivery):
 )
 def test_a_repository_name_github_could_not_have_is_refused_before_any_request(admin, replay, owner, name):
     url = reverse("admin:newsletter_repository_add")
-    answer = admin.post(url, {"owner": owner, "name": name, "display_name": "", "enabled": "on", "order": 5})
+    answer = admin.post(url, {**GITHUB, "owner": owner, "name": name, "display_name": "", "enabled": "on", "order": 5})
     assert answer.status_code == 200 and answer.context["adminform"].form.errors
     assert replay.state.log == [] and not Repository.objects.filter(owner=owner).exists()
 
@@ -170,7 +176,13 @@ def test_a_repository_name_github_could_not_have_is_refused_before_any_request(a
 def test_a_display_name_cannot_forge_a_mail_header(admin, replay):
     vllm = Repository.objects.get(name="vllm")
     url = reverse("admin:newsletter_repository_change", args=[vllm.pk])
-    data = {"owner": vllm.owner, "name": vllm.name, "display_name": "vLLM\r\nBcc: everyone@example.com", "order": 1}
+    data = {
+        **GITHUB,
+        "owner": vllm.owner,
+        "name": vllm.name,
+        "display_name": "vLLM\r\nBcc: everyone@example.com",
+        "order": 1,
+    }
     answer = admin.post(url, {**data, "enabled": "on"})
     assert answer.status_code == 200 and "display_name" in answer.context["adminform"].form.errors
     assert Repository.objects.get(pk=vllm.pk).display_name == "vLLM"

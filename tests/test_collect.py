@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.forms.models import model_to_dict
 
 from newsletter.models import CollectRun, Commit, Issue, Repository
-from sources.replay import Faults
+from replay.server import Faults
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django_q.models import Schedule
 from newsletter.daily import run_daily
 from newsletter.models import CollectRun, DailyRun, Report
 from newsletter.tasks import daily_build_task, daily_send_task
-from sources.replay import Faults
+from replay.server import Faults
 from tests.mailing import subscriber
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from replay.server import Faults, ReplayServer
 from sources.records import SourceError
-from sources.replay import Faults, ReplayServer
 from tests.conftest import make_source
 from tests.replay_folders import sha_for, write_repo
 

@@ -26,8 +26,8 @@ from newsletter.build import build_report
 from newsletter.dispatch import dispatch_report
 from newsletter.models import Commit, Issue, Report, ReportItem, Repository
 from newsletter.render.email import PREFERENCES_URL, UNSUBSCRIBE_URL, Variant, one_line, render_email
+from replay.server import ReplayServer
 from sources.records import CommitRecord, FileChange, IssueRecord
-from sources.replay import ReplayServer
 from tests.fake_anthropic import FakeAnthropic
 from tests.mailing import parts, subscriber
 from tests.replay_folders import write_repo

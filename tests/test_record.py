@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.forms.models import model_to_dict
 
 from newsletter.models import Commit, Issue
-from sources.replay import Faults, ReplayServer
+from replay.server import Faults, ReplayServer
 
 pytestmark = pytest.mark.django_db
 

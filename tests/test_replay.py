@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from sources.replay import Faults, ReplayServer
+from replay.server import Faults, ReplayServer
 from tests.conftest import BUNDLED
 from tests.replay_folders import sha_for, write_repo
 from tests.smtp_server import free_port

@@ -1,17 +1,18 @@
-"""Admin for what we collect: repositories (checked against GitHub when added), commits, issues, runs."""
+"""Admin for what we collect: repositories (checked on their host when added), commits, issues, runs."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.db import models
 from django.utils.html import format_html, format_html_join
 
-from newsletter.collect import github_source
 from newsletter.models import CollectRun, Commit, DailyRun, Issue, Repository
+from sources.base import hosts, source_for
 from sources.records import SourceError
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Collected data mirrors GitHub: it is looked at here, never edited (a re-collect would undo it)."""
+    """Collected data mirrors its host: it is looked at here, never edited (a re-collect would undo it)."""
 
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
@@ -26,27 +27,31 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 class RepositoryForm(forms.ModelForm):
-    """A repository to track must exist on GitHub; its default branch and canonical name are read there."""
+    """A repository to track must exist on its host; its default branch and canonical name are read there."""
 
     class Meta:
         model = Repository
-        fields = ["owner", "name", "display_name", "enabled", "order"]
+        fields = ["host", "owner", "name", "display_name", "enabled", "order"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["display_name"].required = False  # GitHub's name when left empty
+        self.fields["display_name"].required = False  # the host's name when left empty
+        self.fields["host"].error_messages["invalid_choice"] = (
+            f"No source reads %(value)s; a repository can be on {', '.join(hosts())}."
+        )
 
     def clean(self):
         data = super().clean()
+        host = data.get("host")
         owner, name = (data.get("owner") or "").strip(), (data.get("name") or "").strip()
-        if not owner or not name or self.errors:
+        if not host or not owner or not name or self.errors:
             return data
-        changed = not self.instance.pk or {"owner", "name"} & set(self.changed_data)
+        changed = not self.instance.pk or {"host", "owner", "name"} & set(self.changed_data)
         if changed:
             try:
-                found = github_source().repository(f"{owner}/{name}")
+                found = source_for(host, settings).repository(f"{owner}/{name}")
             except SourceError as error:
-                raise forms.ValidationError(f"GitHub: {error}") from None
+                raise forms.ValidationError(f"{host}: {error}") from None
             data["owner"], data["name"] = found.full_name.split("/")
             self.instance.default_branch = found.default_branch
             data["display_name"] = data.get("display_name") or found.full_name.split("/")[1]
@@ -59,9 +64,9 @@ class RepositoryForm(forms.ModelForm):
 @admin.register(Repository)
 class RepositoryAdmin(admin.ModelAdmin):
     form = RepositoryForm
-    list_display = ["full_name", "display_name", "default_branch", "enabled", "order"]
+    list_display = ["full_name", "host", "display_name", "default_branch", "enabled", "order"]
     list_editable = ["enabled", "order"]
-    list_filter = ["enabled"]
+    list_filter = ["enabled", "host"]
     search_fields = ["owner", "name", "display_name"]
     readonly_fields = ["default_branch"]
 

@@ -1,4 +1,4 @@
-"""What we collect from GitHub: tracked repositories, their commits and issues, and each run."""
+"""What we collect from the repositories' hosts: tracked repositories, their commits and issues, and each run."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from newsletter.days import day_window
 from newsletter.validators import split_full_name, validate_header_text, validate_owner, validate_repository_name
+from sources.base import DEFAULT_HOST, host_choices
 
 
 class RepositoryQuerySet(models.QuerySet):
@@ -24,6 +25,8 @@ class RepositoryQuerySet(models.QuerySet):
 
 
 class Repository(models.Model):
+    # Only hosts a source reads (sources/base.py); the repository's web pages are on this host too.
+    host = models.CharField(max_length=255, default=DEFAULT_HOST, choices=host_choices)
     owner = models.CharField(max_length=100, validators=[validate_owner])
     name = models.CharField(max_length=100, validators=[validate_repository_name])
     display_name = models.CharField(
@@ -54,7 +57,7 @@ class Repository(models.Model):
 
     @property
     def html_url(self) -> str:
-        return f"https://github.com/{self.full_name}"
+        return f"https://{self.host}/{self.full_name}"
 
 
 class CommitQuerySet(models.QuerySet):

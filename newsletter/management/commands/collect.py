@@ -2,13 +2,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from newsletter.collect import collect_day, github_source
+from newsletter.collect import collect_day
 from newsletter.days import day_window
 from newsletter.management.arguments import day_option, progress_bar, repository_options
 
 
 class Command(BaseCommand):
-    help = "Collect one day (in REPORT_TIME_ZONE) of commits and issues from GitHub into the database."
+    help = "Collect one day (in REPORT_TIME_ZONE) of commits and issues from the repositories' hosts into the database."
 
     def add_arguments(self, parser):
         parser.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="the day to collect")
@@ -22,11 +22,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         day = day_option(options["date"])
         repositories = repository_options(options["repo"])
-        source = github_source()
         failures = []
         for repository in repositories:
             with progress_bar(repository.full_name, self.stdout) as progress:
-                run = collect_day(repository=repository, day=day, source=source, progress=progress)
+                run = collect_day(repository=repository, day=day, progress=progress)
             cost = f"{run.requests} requests ({run.not_modified} not modified, {run.retries} retried)"
             if run.status == run.Status.SUCCEEDED:
                 self.stdout.write(

@@ -8,15 +8,14 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
 from newsletter.build import build_report
-from newsletter.collect import collect_day, github_source
+from newsletter.collect import collect_day
 from newsletter.days import parse_day
 from newsletter.dispatch import dispatch_report
 from newsletter.management.arguments import progress_bar
 from newsletter.models import Report, Repository, Subscriber
 from newsletter.render.html import export_html
 from newsletter.render.markdown import render_markdown
-from sources.recorder import recorded_days
-from sources.replay import ReplayServer
+from sources import github
 
 BUNDLED = settings.BASE_DIR / "data" / "github"
 EDITOR = ("demo", "demo-password", "editor@demo.example.com")
@@ -39,6 +38,9 @@ class Command(BaseCommand):
         )  # fmt: skip
 
     def handle(self, *args, **options):
+        # The replay tools are for development; the command loads them only when it runs.
+        from replay.recorder import recorded_days
+
         data: Path = options["data"]
         days = [parse_day(day) for day in recorded_days(data)]
         if not days:
@@ -66,10 +68,14 @@ class Command(BaseCommand):
         self.summary(days)
 
     def collect(self, data: Path, days) -> None:
-        repositories = [r for r in Repository.objects.enabled() if (data / r.full_name).is_dir()]
+        from replay.server import ReplayServer
+
+        repositories = [
+            r for r in Repository.objects.enabled() if r.host == github.HOST and (data / r.full_name).is_dir()
+        ]
         with ReplayServer(data) as server:
             self.stdout.write(f"Replay server on {data} at {server.url}")
-            source = github_source(base_url=server.url)
+            source = github.from_settings(settings, base_url=server.url)
             for day in days:
                 for repository in repositories:
                     with progress_bar(f"{day} {repository.full_name}", self.stdout) as progress:

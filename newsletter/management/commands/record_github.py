@@ -4,10 +4,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from newsletter.collect import github_source
 from newsletter.days import day_window
 from newsletter.management.arguments import day_option, progress_bar, repository_options
-from sources.recorder import Recorder
+from sources import github
 from sources.records import SourceError
 
 
@@ -32,14 +31,22 @@ class Command(BaseCommand):
         parser.add_argument("--repo", action="append", metavar="OWNER/NAME", help="default: all enabled")
 
     def handle(self, *args, **options):
+        # The recorder is a development tool; the command loads it only when it runs.
+        from replay.recorder import Recorder
+
         day = day_option(options["date"])
         repositories = repository_options(options["repo"])
+        # The replay format is GitHub's API: a repository on another host has nothing to record.
+        elsewhere = [r.full_name for r in repositories if r.host != github.HOST]
+        if elsewhere and options["repo"]:
+            raise CommandError(f"record_github records {github.HOST} repositories only: {', '.join(elsewhere)}")
+        repositories = [r for r in repositories if r.host == github.HOST]
         out: Path = options["out"]
         if out.exists() and not out.is_dir():
             raise CommandError(f"--out: {out} exists and is not a folder")
         check_writable(out)
         recorder = Recorder(out, base_url=settings.GITHUB_API_URL)
-        source = github_source(observer=recorder.observe)
+        source = github.from_settings(settings, observer=recorder.observe)
         since, until = day_window(day)
         recorded, failed = [], []
         for repository in repositories:
