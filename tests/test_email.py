@@ -102,15 +102,32 @@ def test_no_activity_means_no_email(collected, smtp):
     assert Delivery.objects.get(subscriber=person).status == Delivery.Status.SKIPPED
 
 
-def test_mjml_is_compiled_once_per_variant(collected, smtp):
+def counted_compiles(monkeypatch) -> list[str]:
+    """Every MJML source compiled from now on, in a cold memo, by wrapping the one compile function."""
+    email_render.forget_compiled()
+    sources: list[str] = []
+    compile_mjml = email_render.compile_mjml
+
+    def counted(source: str) -> str:
+        sources.append(source)
+        return compile_mjml(source)
+
+    monkeypatch.setattr(email_render, "compile_mjml", counted)
+    return sources
+
+
+def test_mjml_is_compiled_once_per_repository_not_per_variant(collected, smtp, monkeypatch):
     report = approved_report()
     for n in range(12):
         subscriber(f"v{n}@example.com", *(["vllm"] if n % 3 == 0 else ["vllm", "sglang"] if n % 3 == 1 else []),
                    output="markdown" if n % 4 == 0 else "html")  # fmt: skip
-    before = email_render.compiles
+    compiles = counted_compiles(monkeypatch)
     summary = dispatch_report(report)
-    html_variants = ReportVariant.objects.filter(report=report).exclude(html="").count()
-    assert email_render.compiles - before == html_variants
+    html_variants = ReportVariant.objects.filter(report=report).exclude(html="")
+    repositories = {name for variant in html_variants for name in variant.key.split("|")[2].split(",")}
+    assert html_variants.count() == 3 and len(repositories) == 3
+    # The frame once, each repository's section once: not once per variant.
+    assert len(compiles) == 1 + len(repositories)
     combinations = {(n % 3, n % 4 == 0) for n in range(12)}  # repositories x format
     assert summary.variants == ReportVariant.objects.filter(report=report).count() == len(combinations) == 6
     assert smtp.count() == 12
