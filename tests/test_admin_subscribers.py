@@ -173,6 +173,16 @@ def test_a_repository_name_github_could_not_have_is_refused_before_any_request(a
     assert replay.state.log == [] and not Repository.objects.filter(owner=owner).exists()
 
 
+def test_a_repository_on_a_host_no_source_reads_is_refused(admin, replay):
+    url = reverse("admin:newsletter_repository_add")
+    data = {"host": "gitlab.example.com", "owner": "acme", "name": "tool", "display_name": "", "order": 5}
+    answer = admin.post(url, data)
+    assert answer.context["adminform"].form.errors["host"] == [
+        "No source reads gitlab.example.com; a repository can be on github.com."
+    ]
+    assert replay.state.log == [] and not Repository.objects.filter(owner="acme").exists()
+
+
 def test_a_display_name_cannot_forge_a_mail_header(admin, replay):
     vllm = Repository.objects.get(name="vllm")
     url = reverse("admin:newsletter_repository_change", args=[vllm.pk])
