@@ -20,7 +20,7 @@ from newsletter.analysis.headlines import headline
 from newsletter.analysis.subjects import Subjects, component_label
 from newsletter.analysis.surfaces import Surface
 from newsletter.analysis.triage import Verdict
-from newsletter.analysis.wording import say, word
+from newsletter.analysis.wording import MESSAGES, say, word
 
 _FEATURE_VERBS = re.compile(
     r"^(add|adds|added|support|supports|enable|enables|enabling|introduce|implement|integrat\w*|allow|use|make)\b",
@@ -98,13 +98,7 @@ def _surface_part(fact: Fact, language: str) -> str:
         "text": fact.names[0] if fact.names else "",
     }
     key = f"surface.{fact.kind}"
-    return say(language, key, **values) if key in _TEXT_KEYS(language) else ""
-
-
-def _TEXT_KEYS(language: str) -> set[str]:  # noqa: N802 - a lookup, named like the table it reads
-    from newsletter.analysis.wording import TEXT
-
-    return set(TEXT[language])
+    return say(language, key, **values) if key in MESSAGES else ""
 
 
 # --- verdict ---------------------------------------------------------------------------------------------
@@ -264,7 +258,7 @@ def _migrations(ctx: ItemContext) -> list[str]:
     out = []
     for fact in ctx.facts:
         key = f"migrate.{fact.kind}"
-        if key not in _TEXT_KEYS(lang):
+        if key not in MESSAGES:
             continue
         values = {"names": names_of(fact, lang), "name": code(fact.names[0]) if fact.names else "",
                   "owner": code(fact.owner), "old": code(fact.old), "new": code(fact.new)}  # fmt: skip

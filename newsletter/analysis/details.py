@@ -13,7 +13,7 @@ from pathlib import PurePosixPath
 from newsletter.analysis.diffs import Snippet
 from newsletter.analysis.facts import Fact, generation
 from newsletter.analysis.headlines import tidy
-from newsletter.analysis.wording import has, say, word
+from newsletter.analysis.wording import MESSAGES, claim_verb, say, word
 
 MAX_CLAUSES = 4
 
@@ -52,7 +52,9 @@ def clause(fact: Fact, language: str) -> str:
         "default": say(language, "default", value=code(fact.new)) if fact.new and "(" not in fact.new else "",
     }
     if kind == "summary":
-        return say(language, "fact.summary", text=fact.detail) if word(language, "fact.summary") else ""
+        # The author's own sentence opens the English details; the Chinese ones state the
+        # message's points in Chinese instead (message_point).
+        return say(language, "fact.summary", text=fact.detail) if language == "en" else ""
     if kind == "message_point":
         if language == "en":
             return ""
@@ -82,41 +84,32 @@ def clause(fact: Fact, language: str) -> str:
             return say(language, "fact.symbols_added.both", classes=sep.join(map(code, classes)),
                        functions=sep.join(map(code, functions)))  # fmt: skip
         key = f"fact.symbols_added.{'classes' if classes else 'functions'}"
-        many = len(fact.names) + fact.more > 1 and has(language, f"{key}.many")
-        return say(language, key + (".many" if many else ""), **values)
+        return say(language, key, count=len(fact.names) + fact.more, **values)
     if kind == "kernel_added":
         return say(language, f"fact.kernel_added.{fact.detail}", **values)
     if kind == "file_added":
-        key = f"fact.file_added.{fact.detail}"
-        many = len(fact.names) + fact.more > 1 and has(language, f"{key}.many")
-        return say(language, key + (".many" if many else ""), **values)
+        return say(language, f"fact.file_added.{fact.detail}", count=len(fact.names) + fact.more, **values)
     if kind == "functions_touched":
         return say(language, f"fact.functions_touched.{'1' if len(fact.names) == 1 else 'n'}", **values)
     if kind == "tests_added":
-        return say(language, f"fact.tests_added.{fact.detail}", **values)
+        return say(language, f"fact.tests_added.{fact.detail}", count=len(fact.names) + fact.more, **values)
     if kind == "symbols_renamed":
         return say(language, "fact.symbols_renamed", name=code(fact.names[0]), new=code(fact.new))
     key = f"fact.{kind}"
-    if len(fact.names) + fact.more > 1 and has(language, f"{key}.many"):
-        key += ".many"
-    try:
-        return say(language, key, **values)
-    except KeyError:
-        return ""
+    return say(language, key, count=len(fact.names) + fact.more, **values) if key in MESSAGES else ""
 
 
 def claims(fact: Fact, language: str) -> str:
-    verbs = word(language, "claim_verbs")
     parts = []
     for figure, metric in zip(fact.names, fact.detail.split("|"), strict=False):
         words = metric.split()
-        verb = verbs.get(words[-1].lower(), "") if words else ""
+        throughput = bool(re.search(r"throughput|tok", metric, re.I))
+        verb = claim_verb(language, words[-1].lower(), throughput=throughput) if words else ""
         if verb:
             metric = " ".join(words[:-1]) or metric
-        if verb == "改善" and re.search(r"throughput|tok", metric, re.I):
-            verb = "提升"  # more throughput is an increase; a latency improves by going down
-        parts.append(say(language, "claim", metric=metric, verb=verb or ("提升" if language == "zh" else ""),
-                         figure=figure).strip())  # fmt: skip
+        else:  # no verb written: the figure is a gain, said as the language says a gain
+            verb = claim_verb(language, "gain")
+        parts.append(say(language, "claim", metric=metric, verb=verb, figure=figure).strip())
     return word(language, "list_sep").join(parts)
 
 
@@ -183,7 +176,7 @@ def snippet_note(snippet: Snippet, facts: list[Fact], language: str) -> str:
             return say(language, "note.sync", name=code(hit))
         if fact.kind == "class_fields_added" and fact.owner:
             return say(language, "note.field", owner=code(fact.owner))
-    shape = word(language, "shapes")[_shape(body)]
+    shape = word(language, f"shape.{_shape(body)}")
     scope = _first_scope(body)
     if scope:
         return say(language, "note.scope", name=code(scope), shape=shape)

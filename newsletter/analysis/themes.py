@@ -19,7 +19,7 @@ from newsletter.analysis.draft import IssueDraft, ItemDraft, SectionDraft, State
 from newsletter.analysis.facts import Fact, generation
 from newsletter.analysis.headlines import starts_with_verb
 from newsletter.analysis.subjects import component_label, subjects_of
-from newsletter.analysis.wording import has, say, word
+from newsletter.analysis.wording import say, word
 
 MAX_SUMMARY = 6
 MAX_CONCLUSIONS = 6
@@ -193,9 +193,10 @@ def _theme_statement(key: tuple[str, str], members: list[Entry], language: str) 
     if language == "en" and key[0] in ("topic", "component", "new_models") and first_word[1:].islower():
         # Mid-sentence: "2 projects touched multimodal"; an acronym such as "MoE" keeps its case.
         name = name[:1].lower() + name[1:]
-    meaning = say(language, f"meaning.{key[0]}.{'many' if len(repos) > 1 else 'one'}", name=name, count=len(repos))
-    if meaning:
-        clauses.append(meaning)
+    # A topic or new models in one repository need no "N projects" clause; a break or a revert does.
+    if len(repos) > 1 or key[0] not in ("topic", "new_models"):
+        clauses.append(say(language, f"meaning.{key[0]}.{'many' if len(repos) > 1 else 'one'}", name=name,
+                           count=len(repos)))  # fmt: skip
     text = sentence(clauses, language)
     return Statement(text, [e.item.sha for e in members], theme_name(key, language))
 
@@ -342,8 +343,7 @@ def _conclusion_text(key: str, members: list[Entry], language: str) -> str:
                 names = [code(n) for e in members if e.repo == repo for f in e.facts if f.kind == kind for n in f.names]
                 names = list(dict.fromkeys(names))
                 if names:
-                    key = f"knob.{kind}" + (".many" if len(names) > 1 and has(language, f"knob.{kind}.many") else "")
-                    kinds.append(say(language, key, names=sep.join(names[:2])))
+                    kinds.append(say(language, f"knob.{kind}", count=len(names), names=sep.join(names[:2])))
             parts.append(say(language, "theme.repo_did", repo=repo, did=say(language, "knob.join").join(kinds)))
         return sentence([word(language, "clause_sep").join(parts), say(language, "conclusion.options")], language)
     if key == "hardware":
