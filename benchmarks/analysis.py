@@ -114,7 +114,7 @@ def main() -> None:
             ("select", models["synthesis"]), ("item", models["item"]),
             ("repository", models["synthesis"]), ("issue", models["synthesis"]),
         ):  # fmt: skip
-            task = prompts._text(language, f"{kind}_task").strip()
+            task = prompts.task(language, kind)
             tokens = estimated_tokens(guide + "\n\n" + task)
             print(f"  {language} {kind:<11} {tokens:>5} tokens, {model} caches from {cache_minimum(model)}")
 

@@ -79,10 +79,15 @@ def guide(language: str) -> str:
     return _prompt_file(language, "guide").strip()
 
 
+def task(language: str, name: str) -> str:
+    """The instructions of one kind of call: with the guide, the stable prefix that is cached."""
+    return _prompt_file(language, f"{name}_task").strip()
+
+
 def _prompt(kind: str, language: str, **values) -> Prompt:
     name = TASKS[kind]
     user = template(language, f"{name}_user").substitute(**values)
-    return Prompt(kind, guide(language), _prompt_file(language, f"{name}_task").strip(), user)
+    return Prompt(kind, guide(language), task(language, name), user)
 
 
 def _pull_body(pull, limit: int) -> str:
