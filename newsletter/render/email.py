@@ -29,6 +29,7 @@ import hashlib
 import json
 import logging
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -171,24 +172,29 @@ FRAME_SLOTS = ("subject", "preview", "names", "summary", "issues", "conclusions"
 _PART_START, _PART_END, _NUMBER = "%%part%%", "%%end%%", "%%number%%"
 _MEMO_SIZE = 512  # compiled parts: 2R + 1 per report at most, so the last reports of a busy worker
 _compiled: OrderedDict[tuple, str] = OrderedDict()
+_compiled_lock = threading.Lock()  # admin previews may render in several threads at once
 
 
 def forget_compiled() -> None:
     """Empty the memo of compiled parts (a benchmark measuring cold renders starts with this)."""
-    _compiled.clear()
+    with _compiled_lock:
+        _compiled.clear()
 
 
 def compiled_part(report: Report, part: str, made_of: tuple, source: Callable[[], str]) -> str:
     """The compiled HTML of one part of a report, compiled only when what it is made of is new."""
     digest = hashlib.sha256(json.dumps(made_of, ensure_ascii=False, default=str).encode()).hexdigest()
     key = (report.pk, part, report.language, digest)
-    html = _compiled.get(key)
-    if html is None:
-        html = _compiled[key] = compile_mjml(source())
+    with _compiled_lock:
+        html = _compiled.get(key)
+        if html is not None:
+            _compiled.move_to_end(key)
+            return html
+    html = compile_mjml(source())
+    with _compiled_lock:
+        _compiled[key] = html
         if len(_compiled) > _MEMO_SIZE:
             _compiled.popitem(last=False)
-    else:
-        _compiled.move_to_end(key)
     return html
 
 
