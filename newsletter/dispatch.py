@@ -1,12 +1,16 @@
 """Send an approved report to its subscribers: exactly once each, resumable after any crash.
 
 The rule that makes a killed worker safe: a worker first *claims* a batch of pending deliveries
-(status `claimed`, with its name), then marks each one `sending` in its own committed update just
-before handing it to the mail server, and `sent` (or failed/retry) right after. So when a worker
-dies, its `claimed` rows were never handed over and go back to `pending`, while the one `sending`
-row it may leave behind may or may not have reached the subscriber: it becomes `unknown` and is
-never sent again unless the editor decides so in the admin. Nobody gets two copies, and every
-delivery that was not in flight at the crash is sent exactly once.
+(status `claimed`, with its name), then marks each one `sending` in a committed update just
+before handing it to the mail server. A message the server accepted is recorded `sent` in the
+same transaction that marks the next one `sending` (one committed write per message); a
+refusal is recorded at once (failed, or back to pending for a retry). With SEND_CONNECTIONS
+connections a worker has at most that many `sending` rows, one per connection: in flight, or
+accepted and about to be recorded. So when a worker dies, its `claimed` rows were never handed
+over and go back to `pending`, while each `sending` row it leaves behind may or may not have
+reached the subscriber: it becomes `unknown` and is never sent again unless the editor decides
+so in the admin. Nobody gets two copies, and every delivery that was not in flight at the crash
+is sent exactly once.
 
 A worker is known dead when it ran on this host and its process is gone; on other hosts, when its
 lease (DELIVERY_LEASE_SECONDS since it last claimed) has run out.
@@ -81,6 +85,16 @@ class RateLimiter:
             self.sleep(self.next_at - now)
             now = self.next_at
         self.next_at = now + self.interval
+
+    def due(self) -> bool:
+        """Take the next slot if it has come already (never sleeps)."""
+        if not self.interval:
+            return True
+        now = self.clock()
+        if self.next_at > now:
+            return False
+        self.next_at = now + self.interval
+        return True
 
 
 @dataclass
@@ -373,13 +387,10 @@ class Sender:
         in_flight: dict[Future, tuple[Transport, Delivery]] = {}
         try:
             while waiting or in_flight:
-                while waiting and idle:
-                    transport = idle.pop()
-                    started = self._start(transport, waiting)
-                    if started is None:
-                        idle.append(transport)
-                        break
-                    in_flight[started[0]] = (transport, started[1])
+                if waiting and idle:
+                    for transport, delivery, future in self._start(idle, waiting):
+                        idle.remove(transport)
+                        in_flight[future] = (transport, delivery)
                 if in_flight:
                     done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                     for future in done:
@@ -389,33 +400,47 @@ class Sender:
         finally:
             self._record_accepted()  # whatever ends the batch, what the server accepted is recorded
 
-    def _start(self, transport: Transport, waiting: deque[Delivery]) -> tuple[Future, Delivery] | None:
-        """Hand the next message that can go to this connection's thread; None when none is left."""
-        while waiting:
-            delivery = waiting.popleft()
-            try:
-                handover = self.build(delivery)
-            except Exception as error:  # noqa: BLE001 - whatever breaks one message fails it alone, never `sending`
-                reason = f"cannot build the message: {describe(error)}"
-                logger.warning("delivery %s: %s", delivery.pk, reason)
-                Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.CLAIMED, claimed_by=self.me).update(
-                    status=Delivery.Status.FAILED, last_error=reason[:500]
-                )
-                continue
+    def _start(self, idle: list[Transport], waiting: deque[Delivery]) -> list[tuple[Transport, Delivery, Future]]:
+        """Hand the next messages to the idle connections' threads, marked `sending` in one
+        transaction: when the database is what takes time, several connections come free at once
+        and share a commit. Under a rate limit only the messages already due go together."""
+        ready: list[tuple[Transport, Delivery, tuple]] = []
+        for transport in idle:
+            delivery, handover = self._next_buildable(waiting)
+            if delivery is None:
+                break
+            if not ready:
+                self.limiter.wait()
+            elif not self.limiter.due():
+                waiting.appendleft(delivery)
+                break
             try:
                 transport.ready()
             except (smtplib.SMTPException, OSError) as error:
                 # Nothing of these was handed over: they go back, to be tried again later.
                 reason = f"cannot connect to the mail server ({type(error).__name__})"
-                for left in (delivery, *waiting):
+                for left in (*(d for _, d, _ in ready), delivery, *waiting):
                     self._retry_later(left, reason, count_attempt=False)
                 waiting.clear()
                 transport.close()
-                return None
-            self.limiter.wait()
-            if self._mark_sending(delivery):
-                return self.pool.submit(transport.send, *handover), delivery
-        return None
+                return []
+            ready.append((transport, delivery, handover))
+        marked = self._mark_sending([delivery for _, delivery, _ in ready])
+        return [(t, d, self.pool.submit(t.send, *handover)) for t, d, handover in ready if d.pk in marked]
+
+    def _next_buildable(self, waiting: deque[Delivery]) -> tuple[Delivery | None, tuple | None]:
+        """The next delivery and its message; one that cannot be built fails alone, never `sending`."""
+        while waiting:
+            delivery = waiting.popleft()
+            try:
+                return delivery, self.build(delivery)
+            except Exception as error:  # noqa: BLE001 - whatever breaks one message fails it alone
+                reason = f"cannot build the message: {describe(error)}"
+                logger.warning("delivery %s: %s", delivery.pk, reason)
+                Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.CLAIMED, claimed_by=self.me).update(
+                    status=Delivery.Status.FAILED, last_error=reason[:500]
+                )
+        return None, None
 
     def _finish(self, delivery: Delivery, future: Future) -> None:
         try:
@@ -436,23 +461,31 @@ class Sender:
             Subscriber.objects.filter(pk__in=bounced_before).update(hard_bounces=0)
         self.accepted = []
 
-    def _mark_sending(self, delivery: Delivery) -> bool:
-        """Claimed -> sending, committed with the `sent` of what was accepted meanwhile, just before
-        the handover; only while the claim is still ours and the subscriber still active (they may
-        have left since the batch was claimed)."""
-        mine = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.CLAIMED, claimed_by=self.me)
+    def _mark_sending(self, deliveries: list[Delivery]) -> set[int]:
+        """Claimed -> sending (the ids that were), committed with the `sent` of what was accepted
+        meanwhile, just before the handover; only while the claim is still ours and the subscriber
+        still active (they may have left since the batch was claimed)."""
+        mine = {
+            d.pk: Delivery.objects.filter(pk=d.pk, status=Delivery.Status.CLAIMED, claimed_by=self.me)
+            for d in deliveries
+        }
         with transaction.atomic():
             self._record_accepted()
-            marked = mine.filter(subscriber__status=Subscriber.Status.ACTIVE).update(
-                status=Delivery.Status.SENDING, attempts=F("attempts") + 1, claimed_at=timezone.now()
-            )
-        if marked:
-            delivery.attempts += 1
-            return True
-        # Not ours to send: the subscriber left (skipped), was deleted with their deliveries, or
-        # another worker recovered our claim meanwhile.
-        skip_if_left(mine)
-        return False
+            marked = {
+                pk
+                for pk, rows in mine.items()
+                if rows.filter(subscriber__status=Subscriber.Status.ACTIVE).update(
+                    status=Delivery.Status.SENDING, attempts=F("attempts") + 1, claimed_at=timezone.now()
+                )
+            }
+        for delivery in deliveries:
+            if delivery.pk in marked:
+                delivery.attempts += 1
+            else:
+                # Not ours to send: the subscriber left (skipped), was deleted with their
+                # deliveries, or another worker recovered our claim meanwhile.
+                skip_if_left(mine[delivery.pk])
+        return marked
 
     def _failed(self, delivery: Delivery, failure: HandoverError) -> None:
         kind, reason = classify(failure.error, ambiguous=failure.ambiguous)

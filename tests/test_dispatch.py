@@ -149,7 +149,10 @@ def test_the_rate_limiter_spaces_messages_evenly():
     assert slept == [0.25, 0.25, 0.25, 0.25]
     unlimited = RateLimiter(0, clock=lambda: 0.0, sleep=sleep)
     unlimited.wait()
-    assert len(slept) == 4
+    assert len(slept) == 4 and unlimited.due()
+    assert not limiter.due()  # the next slot is a quarter of a second away: not taken
+    clock["now"] += 0.25
+    assert limiter.due() and not limiter.due()
 
 
 def test_the_task_sends_and_schedules_retries(collected, smtp, settings):
@@ -198,7 +201,7 @@ def test_several_connections_keep_every_fault_rule(collected, smtp, settings):
     assert Delivery.objects.get(status="unknown").subscriber.email == "p7@example.com"
 
 
-@pytest.mark.django_db(transaction=True)  # the connections' threads read what the worker committed
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # threads read what is committed
 def test_a_worker_never_has_more_messages_sending_than_connections(collected, smtp, settings, monkeypatch):
     settings.SEND_CONNECTIONS = 2
     report = approved_report()
