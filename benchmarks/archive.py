@@ -4,17 +4,19 @@
 
 Requests go through Django's whole stack (middleware, URL routing, views, templates) in-process,
 with the test client: no network, no web server. The database is a fresh SQLite file unless
-DATABASE_URL is set; the cache is the project's (files). The first request of an issue page renders
-it (cold); later ones reuse the cached rendering, as a sent issue never changes.
+DATABASE_URL is set; the cache is the project's (files). The first request of a page renders it
+(cold); later ones are the cached response, after the one query that reads the validators. The
+home page holds each visitor's CSRF token, so only its issue is cached. The 304 rows ask again with
+the validators the first answer carried (If-None-Match, or If-Modified-Since alone), as a browser
+or feed reader does; without validators they are plain 200s.
 """
 
 import argparse
 import statistics
 import time
 from datetime import date, timedelta
-from io import StringIO
 
-from scratch import ROOT, django_in_scratch
+from scratch import collect_bundled_days, django_in_scratch
 
 
 def percentile(samples: list[float], share: float) -> float:
@@ -34,7 +36,6 @@ def main() -> None:
     scratch = django_in_scratch("bench-archive-")
     from django.conf import settings
     from django.core.cache import cache
-    from django.core.management import call_command
     from django.db import connection
     from django.http import HttpResponse
     from django.test import Client
@@ -43,13 +44,10 @@ def main() -> None:
 
     from newsletter.build import build_report
     from newsletter.models import ItemSnippet, Report, ReportItem, ReportStatement
-    from sources.replay import ReplayServer
 
     settings.CACHES["default"]["LOCATION"] = str(scratch / "cache")
     settings.ALLOWED_HOSTS = ["*"]
-    with ReplayServer(ROOT / "data" / "github") as replay:
-        settings.GITHUB_API_URL = replay.url
-        call_command("collect", "--date", "2026-01-29", stdout=StringIO())
+    collect_bundled_days()
     base = build_report(day=date(2026, 1, 29), language="zh", analyzer="heuristic")
     Report.objects.filter(pk=base.pk).update(status="sent")
     sections = list(base.sections.prefetch_related("items__snippets"))
@@ -92,20 +90,33 @@ def main() -> None:
 
     urls = type("urls", (), {"urlpatterns": [path("trivial/", trivial), path("", include("newsletter.urls"))]})
     middle = (first_day + timedelta(days=args.reports // 2)).isoformat()
+    issue_url = f"/reports/{middle}/"
     targets = {
-        "trivial view": "/trivial/",
-        "/reports/": "/reports/",
-        "/reports/?page=25": "/reports/?page=25",
-        f"/reports/{middle}/": f"/reports/{middle}/",
+        "trivial view": ("/trivial/", None),
+        "/ (home)": ("/", None),
+        "/reports/": ("/reports/", None),
+        "/reports/?page=25": ("/reports/?page=25", None),
+        "issue page": (issue_url, None),
+        "issue Markdown": (f"/reports/{middle}.md", None),
+        "/feed/": ("/feed/", None),
+        "issue, If-None-Match": (issue_url, "ETag"),
+        "/feed/, If-None-Match": ("/feed/", "ETag"),
+        "issue, If-Modified-Since": (issue_url, "Last-Modified"),
     }
+    asks = {"ETag": "HTTP_IF_NONE_MATCH", "Last-Modified": "HTTP_IF_MODIFIED_SINCE"}
     client = Client()
     rows = []
     with override_settings(ROOT_URLCONF=urls):
         cache.clear()
-        started = time.perf_counter()
-        assert client.get(f"/reports/{middle}/").status_code == 200
-        cold = (time.perf_counter() - started) * 1000
-        for label, url in targets.items():
+        cold = {}
+        for url in (issue_url, "/feed/"):
+            started = time.perf_counter()
+            assert client.get(url).status_code == 200
+            cold[url] = (time.perf_counter() - started) * 1000
+        for label, (url, validator) in targets.items():
+            first = client.get(url)
+            assert first.status_code == 200, url
+            headers = {asks[validator]: first[validator]} if validator and first.has_header(validator) else {}
             queries = []
 
             def count(execute, sql, params, many, context, seen=queries):
@@ -113,20 +124,21 @@ def main() -> None:
                 return execute(sql, params, many, context)
 
             with connection.execute_wrapper(count):
-                assert client.get(url).status_code == 200, url
+                status = client.get(url, **headers).status_code
             samples = []
             for _ in range(args.requests):
                 started = time.perf_counter()
-                client.get(url)
+                client.get(url, **headers)
                 samples.append((time.perf_counter() - started) * 1000)
-            rows.append((label, statistics.median(samples), percentile(samples, 0.95), len(queries)))
+            rows.append((label, status, statistics.median(samples), percentile(samples, 0.95), len(queries)))
 
     print(f"{Report.objects.filter(status='sent').count()} sent issues in "
           f"{connection.vendor}; {args.requests} requests per URL through the whole Django stack\n")  # fmt: skip
-    print(f"{'page':<26} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
-    for label, p50, p95, queries in rows:
-        print(f"{label:<26} {p50:>8.2f} {p95:>8.2f} {queries:>8}")
-    print(f"\nfirst (uncached) render of an issue page: {cold:.1f} ms")
+    trivial_p50 = rows[0][2]
+    print(f"{'page':<28} {'status':>6} {'p50 ms':>8} {'p95 ms':>8} {'x trivial':>9} {'queries':>8}")
+    for label, status, p50, p95, queries in rows:
+        print(f"{label:<28} {status:>6} {p50:>8.2f} {p95:>8.2f} {p50 / trivial_p50:>9.1f} {queries:>8}")
+    print(f"\nfirst (uncached) answer: issue page {cold[issue_url]:.1f} ms, /feed/ {cold['/feed/']:.1f} ms")
 
 
 if __name__ == "__main__":
