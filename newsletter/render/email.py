@@ -170,7 +170,7 @@ _SLOT = re.compile(r"%%(\w+)%%")  # a placeholder in compiled template text: %%s
 FRAME_SLOTS = ("subject", "preview", "names", "summary", "issues", "conclusions", "past")
 # A section compiled on its own sits between these two in its document; its number is filled in.
 _PART_START, _PART_END, _NUMBER = "%%part%%", "%%end%%", "%%number%%"
-_MEMO_SIZE = 512  # compiled parts: 2R + 1 per report at most, so the last reports of a busy worker
+_MEMO_SIZE = 512  # compiled parts; a report needs 2R + 1 at most, so this holds the last few dozen
 _compiled: OrderedDict[tuple, str] = OrderedDict()
 _compiled_lock = threading.Lock()  # admin previews may render in several threads at once
 
@@ -303,8 +303,8 @@ def shortened_lines(parts: ReportParts, section: ReportSection, body: SectionBod
     """The section's Markdown with its table of other commits as one line: how many, and where to see them."""
     report = parts.report
     url = f"{report_url(report)}#{anchor(section.repository.full_name)}"
-    line = LABELS[report.language]["shortened"].format(others=parts.words["others"], count=table_rows(body), url=url)
-    return [*body.head, *(line for _, lines in body.items for line in lines), line, ""]
+    notice = LABELS[report.language]["shortened"].format(others=parts.words["others"], count=table_rows(body), url=url)
+    return [*body.head, *(line for _, lines in body.items for line in lines), notice, ""]
 
 
 def render_html(parts: ReportParts, subject: str) -> str:
