@@ -2,8 +2,8 @@
 
 The rule that makes a killed worker safe: a worker first *claims* a batch of pending deliveries
 (status `claimed`, with its name), then marks each one `sending` in a committed update just
-before handing it to the mail server. A message the server accepted is recorded `sent` in the
-same transaction that marks the next one `sending` (one committed write per message); a
+before handing it to the mail server. A message the server accepted is recorded `sent` by the
+same UPDATE that marks the next one `sending` (one committed write per message); a
 refusal is recorded at once (failed, or back to pending for a retry). With SEND_CONNECTIONS
 connections a worker has at most that many `sending` rows, one per connection: in flight, or
 accepted and about to be recorded. So when a worker dies, its `claimed` rows were never handed
@@ -42,7 +42,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
-from django.db.models import Count, F, Min
+from django.db.models import Case, Count, F, Min, Q, Value, When
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
@@ -336,7 +336,7 @@ class Sender:
 
     Only the calling thread touches the database (the connections' threads only speak SMTP), so
     there is one database connection per worker, whatever the number of mail connections. A
-    message's `sent` is recorded in the same transaction that marks the next one `sending`: one
+    message's `sent` is recorded by the same UPDATE that marks the next one `sending`: one
     committed write per message, and at any time at most one `sending` row per mail connection
     (in flight, or accepted and about to be recorded), which is all a killed worker can leave
     `unknown`.
@@ -401,9 +401,9 @@ class Sender:
             self._record_accepted()  # whatever ends the batch, what the server accepted is recorded
 
     def _start(self, idle: list[Transport], waiting: deque[Delivery]) -> list[tuple[Transport, Delivery, Future]]:
-        """Hand the next messages to the idle connections' threads, marked `sending` in one
-        transaction: when the database is what takes time, several connections come free at once
-        and share a commit. Under a rate limit only the messages already due go together."""
+        """Hand the next messages to the idle connections' threads, marked `sending` in one UPDATE:
+        when the database is what takes time, several connections come free at once and share a
+        commit. Under a rate limit only the messages already due go together."""
         ready: list[tuple[Transport, Delivery, tuple]] = []
         for transport in idle:
             delivery, handover = self._next_buildable(waiting)
@@ -451,40 +451,45 @@ class Sender:
         self.accepted.append(delivery)
 
     def _record_accepted(self) -> None:
-        if not self.accepted:
-            return
-        Delivery.objects.filter(pk__in=[d.pk for d in self.accepted]).update(
-            status=Delivery.Status.SENT, sent_at=timezone.now(), last_error="", claimed_by=self.me
-        )
-        bounced_before = [d.subscriber_id for d in self.accepted if d.subscriber.hard_bounces]
-        if bounced_before:
-            Subscriber.objects.filter(pk__in=bounced_before).update(hard_bounces=0)
-        self.accepted = []
+        if self.accepted:
+            self._mark_sending([])
 
     def _mark_sending(self, deliveries: list[Delivery]) -> set[int]:
-        """Claimed -> sending (the ids that were), committed with the `sent` of what was accepted
-        meanwhile, just before the handover; only while the claim is still ours and the subscriber
-        still active (they may have left since the batch was claimed)."""
-        mine = {
-            d.pk: Delivery.objects.filter(pk=d.pk, status=Delivery.Status.CLAIMED, claimed_by=self.me)
-            for d in deliveries
-        }
-        with transaction.atomic():
-            self._record_accepted()
-            marked = {
-                pk
-                for pk, rows in mine.items()
-                if rows.filter(subscriber__status=Subscriber.Status.ACTIVE).update(
-                    status=Delivery.Status.SENDING, attempts=F("attempts") + 1, claimed_at=timezone.now()
-                )
-            }
+        """Claimed -> sending just before the handover, in one UPDATE (so one commit) that also
+        records the `sent` of what the server accepted meanwhile. Only while the claim is still
+        ours and the subscriber still active (they may have left since the batch was claimed).
+        Returns the ids marked."""
+        accepted, self.accepted = self.accepted, []
+        sent, ids, now = [d.pk for d in accepted], [d.pk for d in deliveries], timezone.now()
+        ours = Q(
+            pk__in=ids, status=Delivery.Status.CLAIMED, claimed_by=self.me, subscriber__status=Subscriber.Status.ACTIVE
+        )
+        was_sent = Q(pk__in=sent)
+        changed = Delivery.objects.filter(was_sent | ours).update(
+            status=Case(When(was_sent, then=Value(Delivery.Status.SENT)), default=Value(Delivery.Status.SENDING)),
+            sent_at=Case(When(was_sent, then=Value(now)), default=F("sent_at")),
+            last_error=Case(When(was_sent, then=Value("")), default=F("last_error")),
+            attempts=Case(When(was_sent, then=F("attempts")), default=F("attempts") + 1),
+            claimed_at=Case(When(was_sent, then=F("claimed_at")), default=Value(now)),
+            claimed_by=self.me,
+        )
+        bounced_before = [d.subscriber_id for d in accepted if d.subscriber.hard_bounces]
+        if bounced_before:
+            Subscriber.objects.filter(pk__in=bounced_before).update(hard_bounces=0)
+        marked = set(ids)
+        if changed < len(sent) + len(ids):  # not all of them were ours to send any more
+            marked = set(
+                Delivery.objects.filter(pk__in=ids, status=Delivery.Status.SENDING).values_list("pk", flat=True)
+            )
         for delivery in deliveries:
             if delivery.pk in marked:
                 delivery.attempts += 1
             else:
                 # Not ours to send: the subscriber left (skipped), was deleted with their
                 # deliveries, or another worker recovered our claim meanwhile.
-                skip_if_left(mine[delivery.pk])
+                skip_if_left(
+                    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.CLAIMED, claimed_by=self.me)
+                )
         return marked
 
     def _failed(self, delivery: Delivery, failure: HandoverError) -> None:
