@@ -27,7 +27,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from scratch import ROOT, collect_bundled_days, free_port
+from scratch import ROOT, free_port
 
 SIZES, QUICK_SIZES = (10_000, 50_000), (2_000,)
 LATENCY = 0.020  # seconds before each reply of the slow sink
@@ -150,14 +150,19 @@ def django_for(url: str, port: int, connections: int | None = None) -> None:
 def setup(size: int, url: str) -> None:
     """A fresh database with the collected day, an approved report and `size` subscribers over 14 variants."""
     django_for(url, 25)  # sends nothing
+    from io import StringIO
 
+    from django.conf import settings
     from django.core.management import call_command
 
     from newsletter.build import build_report
     from newsletter.models import Report, Repository, Subscriber
+    from replay.server import ReplayServer
 
     call_command("migrate", verbosity=0)
-    collect_bundled_days()
+    with ReplayServer(ROOT / "data" / "github") as replay:
+        settings.GITHUB_API_URL = replay.url
+        call_command("collect", "--date", "2026-01-29", stdout=StringIO())
     report = build_report(day=date(2026, 1, 29), language="zh", analyzer="heuristic")
     Report.objects.filter(pk=report.pk).update(status=Report.Status.APPROVED)
 
@@ -290,6 +295,7 @@ def latency(url: str, port: int, per_connection: int) -> dict:
     and PostgreSQL's plan for the claim, with every delivery of the report created."""
     django_for(url, port)
     from django.conf import settings
+    from django.db import transaction
     from django.utils import timezone
 
     from newsletter.dispatch import dispatch_report, due_deliveries, start_dispatch
@@ -298,7 +304,8 @@ def latency(url: str, port: int, per_connection: int) -> dict:
     report = Report.objects.get()
     unsend(report)
     start_dispatch(report)  # every delivery pending, as the first claim finds them
-    plan = due_deliveries(report, timezone.now()).select_for_update(skip_locked=True)[:500].explain()
+    with transaction.atomic():  # FOR UPDATE wants one
+        plan = due_deliveries(report, timezone.now()).select_for_update(skip_locked=True)[:500].explain()
     rows = []
     for connections in LATENCY_CONNECTIONS:
         unsend(report, keep=per_connection * connections)
