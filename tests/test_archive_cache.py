@@ -148,7 +148,7 @@ def test_a_draft_day_is_404_and_never_cached(client, collected):
     assert client.head(ISSUE).status_code == 404
 
 
-def test_languages_are_never_mixed(client, collected):
+def test_languages_are_never_mixed(client, collected, settings):
     client.get("/")  # the CSRF cookie the home page's validators depend on
     sent(date(2026, 1, 29), "zh")
     sent(date(2026, 1, 29), "en")
@@ -164,7 +164,9 @@ def test_languages_are_never_mixed(client, collected):
         assert english_browser["ETag"] == zh["ETag"], url
         assert without_token(english_browser.content) == without_token(zh.content), url
         assert "Accept-Language" not in zh.get("Vary", ""), url
-    assert '<html lang="en">' in client.get(ISSUE, {"lang": "en"}).content.decode()
+    english = client.get(ISSUE, {"lang": "en"}).content.decode()
+    assert '<html lang="en">' in english
+    assert f'<link rel="canonical" href="{settings.SITE_URL}/reports/2026-01-29/?lang=en">' in english
     assert '<html lang="zh-CN">' in client.get(ISSUE).content.decode()
     english_feed = client.get("/feed/", {"lang": "en"}).content.decode()
     assert "/reports/2026-01-29/?lang=en" in english_feed and "/feed/?lang=en" in english_feed

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from math import ceil
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
@@ -44,6 +45,13 @@ def language_of(request: HttpRequest) -> str:
 
 def language_query(language: str) -> str:
     return "" if language == settings.REPORT_LANGUAGE else f"?lang={language}"
+
+
+def canonical_query(repository: Repository | None, language: str) -> str:
+    parameters = {"repo": repository.full_name} if repository else {}
+    if language != settings.REPORT_LANGUAGE:
+        parameters["lang"] = language
+    return "?" + urlencode(parameters, safe="/") if parameters else ""
 
 
 def sent(language: str):
@@ -100,7 +108,7 @@ def home(request: HttpRequest) -> HttpResponse:
     state = archive_state(request, language)
     context = {
         "form": SubscribeForm(),
-        "canonical": settings.SITE_URL + "/",
+        "canonical": settings.SITE_URL + "/" + language_query(language),
         "page_language": language,
         "code_css": CODE_CSS,
     }
@@ -112,9 +120,11 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "site/home.html", context)
 
 
-def latest_issue(language: str) -> dict:
+def latest_issue(language: str) -> dict | None:
     report = sent(language).order_by("-date").first()
-    context = {**site(None), **_issue_context(report), "canonical": settings.SITE_URL + "/"}
+    if report is None:
+        return None  # withdrawn a moment ago; the archive's state has moved on with it
+    context = {**site(None), **_issue_context(report)}
     return {"title": context["page"]["title"], "html": render_to_string("site/_latest.html", context)}
 
 
@@ -174,7 +184,7 @@ def archive(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "repositories": Repository.objects.enabled(),
         "chosen": repository,
-        "canonical": settings.SITE_URL + "/reports/" + (f"?repo={repository.full_name}" if repository else ""),
+        "canonical": settings.SITE_URL + "/reports/" + canonical_query(repository, language),
         "page_language": language,
     }
     return render(request, "site/archive.html", context)
