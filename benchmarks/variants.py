@@ -33,7 +33,7 @@ def count_compiles(email_render):
 
 
 def all_variants(names: list[str], language: str):
-    from newsletter.render.email import Variant
+    from newsletter.audience import Variant
 
     for size in range(1, len(names) + 1):
         for chosen in itertools.combinations(names, size):
@@ -41,7 +41,8 @@ def all_variants(names: list[str], language: str):
 
 
 def html_bytes(report, settings, budget) -> int:
-    from newsletter.render.email import Variant, active_repositories, render_email
+    from newsletter.audience import Variant, active_repositories
+    from newsletter.render.email import render_email
 
     settings.EMAIL_MAX_BYTES = budget
     variant = Variant(tuple(sorted(active_repositories(report))), report.language, "html")

@@ -15,11 +15,11 @@ from django.conf import settings
 from django.utils import timezone
 from django_q.models import Schedule
 
+from newsletter.audience import active_repositories
 from newsletter.build import BuildError, build_report
 from newsletter.collect import collect_day
 from newsletter.models import DailyRun, Report, Repository, Subscriber
 from newsletter.notify import admin_url, notify_editors
-from newsletter.render.email import active_repositories
 from newsletter.schedule import schedule_dispatch
 
 logger = logging.getLogger(__name__)

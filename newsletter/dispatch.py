@@ -46,10 +46,11 @@ from django.db.models import Case, Count, F, Min, Q, Value, When
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
+from newsletter.audience import KEY_SEPARATOR, NAME_SEPARATOR, Variant, active_repositories
 from newsletter.encoded_mail import EncodedEmail
 from newsletter.mail import message_id_around, personal_links, report_email
 from newsletter.models import Delivery, Report, ReportVariant, Repository, Subscriber
-from newsletter.render.email import Variant, active_repositories, render_email
+from newsletter.render.email import render_email
 from newsletter.smtp_transport import Envelope, HandoverError, Transport, describe, envelope
 
 logger = logging.getLogger(__name__)
@@ -135,8 +136,9 @@ def create_deliveries(report: Report) -> int:
     """One row per active subscriber of the report's language, written by the database in one
     INSERT … SELECT (50,000 subscribers never pass through Python). A row's variant is the
     repositories with activity that the subscriber follows (every enabled one when they chose
-    none), in `variant_for`'s order; with none of them it is skipped."""
-    names = sorted(active_repositories(report))  # variant_for's order
+    none), in `variant_for`'s order; with none of them it is skipped. The key is `Variant.key`,
+    written by the database from the same separators."""
+    names = sorted(active_repositories(report))  # sorted, as a Variant's repositories are
     repositories = {repository.full_name: repository for repository in Repository.objects.all()}
     t = _sql_names()
     follows_any = f"EXISTS (SELECT 1 FROM {t['follows']} f WHERE f.{t['follower']} = s.id)"
@@ -146,11 +148,11 @@ def create_deliveries(report: Report) -> int:
         if repositories[name].enabled:  # also chosen by whoever follows nothing in particular
             chosen = f"({chosen} OR NOT {follows_any})"
         terms.append(f"CASE WHEN {chosen} THEN %s ELSE '' END")
-        term_params += [repositories[name].pk, "," + name]
+        term_params += [repositories[name].pk, NAME_SEPARATOR + name]
     sql = f"""
         {connection.ops.insert_statement(on_conflict=OnConflict.IGNORE)} {t["deliveries"]} ({t["columns"]})
         SELECT %s, chosen.id,
-               CASE WHEN chosen.names = '' THEN '' ELSE %s || chosen.format || '|' || SUBSTR(chosen.names, 2) END,
+               CASE WHEN chosen.names = '' THEN '' ELSE %s || chosen.format || %s || SUBSTR(chosen.names, 2) END,
                CASE WHEN chosen.names = '' THEN %s ELSE %s END,
                0, '', %s || CAST(chosen.id AS TEXT) || %s, '', %s, %s
         FROM (
@@ -164,7 +166,7 @@ def create_deliveries(report: Report) -> int:
     """
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     params = [
-        report.pk, f"{report.language}|", Delivery.Status.SKIPPED, Delivery.Status.PENDING,
+        report.pk, report.language + KEY_SEPARATOR, KEY_SEPARATOR, Delivery.Status.SKIPPED, Delivery.Status.PENDING,
         *message_id_around(report), now, now,
         *term_params,
         Subscriber.Status.ACTIVE, report.language, report.pk,
@@ -196,11 +198,6 @@ def _sql_names() -> dict[str, str]:
     }
 
 
-def _variant_from_key(key: str) -> Variant:
-    language, output, names = key.split("|", 2)
-    return Variant(tuple(names.split(",")), language, output)
-
-
 def prepare_variants(report: Report) -> int:
     """Compile each variant the deliveries need, once per report (workers only read them)."""
     keys = set(
@@ -208,7 +205,7 @@ def prepare_variants(report: Report) -> int:
     )
     missing = keys - set(ReportVariant.objects.filter(report=report).values_list("key", flat=True))
     for key in sorted(missing):
-        rendered = render_email(report, _variant_from_key(key))
+        rendered = render_email(report, Variant.from_key(key))
         ReportVariant.objects.bulk_create(
             [ReportVariant(report=report, key=key, subject=rendered.subject, text=rendered.text, html=rendered.html)],
             ignore_conflicts=True,  # another worker compiled it meanwhile: theirs is as good

@@ -13,11 +13,13 @@ from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import make_msgid
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from newsletter.audience import Variant
 from newsletter.models import Delivery, Report, ReportVariant, Subscriber
-from newsletter.render.email import personalize
+from newsletter.render.email import PREFERENCES_URL, UNSUBSCRIBE_URL, personalize, render_email
 from newsletter.render.markdown import report_url
 from newsletter.tokens import make_token
 
@@ -108,6 +110,22 @@ def report_email(
     )
     if variant.html:
         message.attach_alternative(links.substitute(variant.html), "text/html")
+    return message
+
+
+def test_email(
+    report: Report, variant: Variant, *, to: str, subscriber: Subscriber | None = None
+) -> EmailMultiAlternatives:
+    """A copy of `variant` for an editor, built by `report_email` like every delivery: the same
+    headers and links (a subscriber's own when previewing as them, else the placeholders the
+    preview shows), a subject marked as a test and a Message-ID of its own."""
+    rendered = render_email(report, variant)
+    copy = ReportVariant(report=report, key=variant.key, subject=f"[Test] {rendered.subject}", text=rendered.text,
+                         html=rendered.html)  # fmt: skip
+    delivery = Delivery(report=report, message_id=make_msgid("test", domain=site_host()))
+    links = personal_links(subscriber) if subscriber else PersonalLinks("", UNSUBSCRIBE_URL, PREFERENCES_URL)
+    message = report_email(delivery=delivery, variant=copy, subscriber=subscriber or Subscriber(email=to), links=links)
+    message.to = [to]
     return message
 
 

@@ -122,6 +122,10 @@ def test_send_test_to_me(editor_client, draft, smtp):
     assert str(message["Subject"]).strip().startswith("[Test] AI Infra Daily 2026-01-29 · SGLang, vLLM")
     assert list(parts(message)) == ["text/plain", "text/html"]
     assert Report.objects.get(pk=draft.pk).status == "draft" and not Delivery.objects.exists()
+    # Built like a delivery: the same list headers as dispatch sends, and a Message-ID of its own.
+    for header in ("List-Id", "List-Unsubscribe", "List-Unsubscribe-Post", "Archived-At", "Auto-Submitted"):
+        assert message[header], header
+    assert message["Message-ID"].startswith("<") and "test" in message["Message-ID"]
 
 
 def test_approve_records_who_and_when_and_plans_the_send(editor_client, draft, editor):

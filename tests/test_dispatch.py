@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
+from newsletter.audience import active_repositories, variant_for
 from newsletter.dispatch import (
     RateLimiter,
     claim_batch,
@@ -21,7 +22,6 @@ from newsletter.dispatch import (
     worker_name,
 )
 from newsletter.models import Delivery, Report, Repository, Subscriber
-from newsletter.render.email import active_repositories, variant_for
 from tests.mailing import approved_report, subscriber
 from tests.smtp_server import DROP, KEEP_AND_DROP
 
@@ -239,7 +239,7 @@ def test_deliveries_are_created_in_the_database_with_the_variant_each_subscriber
     rows = {d.subscriber.email: d for d in Delivery.objects.filter(report=report).select_related("subscriber")}
     for person in people[:4]:
         followed = [r.full_name for r in person.repositories.all()] or enabled
-        variant = variant_for(report, active, followed, "zh", person.format)
+        variant = variant_for(active, followed, "zh", person.format)
         assert rows[person.email].variant_key == variant.key
         assert rows[person.email].status == "pending"
         assert rows[person.email].message_id == f"<issue-20260129-zh-{report.pk}.s{person.pk}@127.0.0.1>"

@@ -5,10 +5,11 @@ import logging
 
 import pytest
 
+from newsletter.audience import Variant, active_repositories
 from newsletter.build import build_report
 from newsletter.dispatch import dispatch_report
 from newsletter.models import Report, ReportItem
-from newsletter.render.email import Variant, active_repositories, email_bytes, frame_values, render_email, subject_for
+from newsletter.render.email import email_bytes, frame_values, render_email, subject_for
 from newsletter.render.markdown import report_parts, report_url
 from tests.busy_days import DAY, busy_day
 from tests.mailing import parts, subscriber

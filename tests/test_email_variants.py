@@ -7,10 +7,11 @@ from html.parser import HTMLParser
 
 import pytest
 
+from newsletter.audience import Variant, active_repositories
 from newsletter.build import build_report
 from newsletter.models import Report, ReportItem
 from newsletter.render import email as email_render
-from newsletter.render.email import Variant, active_repositories, render_email
+from newsletter.render.email import render_email
 from newsletter.render.markdown import report_parts
 from tests.busy_days import DAY, many_repositories
 from tests.test_email import counted_compiles

@@ -6,10 +6,11 @@ from email import policy
 
 import pytest
 
+from newsletter.audience import Variant, active_repositories
 from newsletter.encoded_mail import EncodedBody, EncodedEmail
 from newsletter.mail import PersonalLinks, message_id, personal_links, report_email
 from newsletter.models import Delivery, ReportVariant
-from newsletter.render.email import PREFERENCES_URL, UNSUBSCRIBE_URL, Variant, active_repositories, render_email
+from newsletter.render.email import PREFERENCES_URL, UNSUBSCRIBE_URL, render_email
 from newsletter.smtp_transport import envelope
 from tests.mailing import approved_report, subscriber
 

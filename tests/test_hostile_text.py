@@ -22,10 +22,11 @@ from django.core.management import call_command
 from django.urls import reverse
 from markdown_it import MarkdownIt
 
+from newsletter.audience import Variant
 from newsletter.build import build_report
 from newsletter.dispatch import dispatch_report
 from newsletter.models import Commit, Issue, Report, ReportItem, Repository
-from newsletter.render.email import PREFERENCES_URL, UNSUBSCRIBE_URL, Variant, one_line, render_email
+from newsletter.render.email import PREFERENCES_URL, UNSUBSCRIBE_URL, one_line, render_email
 from replay.server import ReplayServer
 from sources.records import CommitRecord, FileChange, IssueRecord
 from tests.fake_anthropic import FakeAnthropic

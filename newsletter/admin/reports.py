@@ -10,7 +10,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.core.mail import EmailMultiAlternatives
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -20,7 +19,8 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
 
-from newsletter.mail import link_for
+from newsletter.audience import Variant, active_repositories, variant_for
+from newsletter.mail import personal_links, test_email
 from newsletter.models import (
     Commit,
     Delivery,
@@ -34,7 +34,7 @@ from newsletter.models import (
     TableRow,
 )
 from newsletter.models.reports import record_versions
-from newsletter.render.email import Variant, active_repositories, personalize, render_email, variant_for
+from newsletter.render.email import render_email
 from newsletter.schedule import enqueue_dispatch, schedule_dispatch, withdraw_approval
 
 TEXTAREA = {"widget": forms.Textarea(attrs={"rows": 3, "cols": 100})}
@@ -258,27 +258,32 @@ class PreviewForm(forms.Form):
         else:  # subscribers' data is for superusers; editors preview by variant
             del self.fields["subscriber"]
 
-    def rendered(self):
-        """(subject, text, html) as sent, or None with a reason when nothing would be sent."""
+    def chosen(self) -> tuple[Variant | None, Subscriber | None, str]:
+        """The variant to show (as the chosen subscriber would get it, if any), or None with a reason."""
         data = self.cleaned_data
         active = active_repositories(self.report)
         person = data.get("subscriber")
         if person:
             followed = [r.full_name for r in person.repositories.all()] or active
-            variant = variant_for(self.report, active, followed, self.report.language, person.format)
+            variant = variant_for(active, followed, self.report.language, person.format)
             if variant is None:
-                return None, f"{person.email} follows nothing that moved that day: no email would be sent."
-            email = render_email(self.report, variant)
-            links = {
-                "unsubscribe_url": link_for(person, "unsubscribe"),
-                "preferences_url": link_for(person, "preferences"),
-            }
-            return (email.subject, personalize(email.text, **links), personalize(email.html, **links)), ""
+                return None, person, f"{person.email} follows nothing that moved that day: no email would be sent."
+            return variant, person, ""
         chosen = tuple(sorted(data.get("repositories") or active))
         if not chosen:
-            return None, "No repository had any activity that day: there is nothing to send."
-        email = render_email(self.report, Variant(chosen, self.report.language, data["output"]))
-        return (email.subject, email.text, email.html), ""
+            return None, None, "No repository had any activity that day: there is nothing to send."
+        return Variant(chosen, self.report.language, data["output"]), None, ""
+
+    def rendered(self):
+        """(subject, text, html) as the subscriber (or any reader of the variant) sees it, or None and why."""
+        variant, person, reason = self.chosen()
+        if variant is None:
+            return None, reason
+        email = render_email(self.report, variant)
+        if person is None:
+            return (email.subject, email.text, email.html), ""
+        links = personal_links(person)
+        return (email.subject, links.substitute(email.text), links.substitute(email.html)), ""
 
 
 @admin.register(Report)
@@ -456,15 +461,12 @@ class ReportAdmin(SimpleHistoryAdmin):
             self.message_user(request, "Your user has no email address: add one to receive tests.", messages.ERROR)
             return back
         form = PreviewForm(report, request.user, request.POST)
-        rendered, reason = form.rendered() if form.is_valid() else (None, "invalid choice")
-        if rendered is None:
+        variant, person, reason = form.chosen() if form.is_valid() else (None, None, "invalid choice")
+        if variant is None:
             self.message_user(request, f"Nothing sent: {reason}", messages.ERROR)
             return back
-        subject, text, html = rendered
-        message = EmailMultiAlternatives(f"[Test] {subject}", text, to=[request.user.email],
-                                         headers={"Auto-Submitted": "auto-generated"})  # fmt: skip
-        if html:
-            message.attach_alternative(html, "text/html")
+        # Built like every delivery (same headers, same links), only addressed to the editor.
+        message = test_email(report, variant, to=request.user.email, subscriber=person)
         try:
             message.send()
         except OSError as error:

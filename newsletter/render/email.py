@@ -40,12 +40,13 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from mjml import mjml2html
 
+from newsletter.audience import Variant
 from newsletter.models import Report, ReportItem, ReportSection
 from newsletter.render.html import markdown_to_html, markdown_to_text
 from newsletter.render.markdown import (
     ReportParts,
     SectionBody,
-    render_markdown,
+    markdown_of,
     report_parts,
     report_url,
 )
@@ -99,39 +100,10 @@ _inliner = css_inline.CSSInliner(inline_style_tags=False, keep_style_tags=True, 
 
 
 @dataclass(frozen=True)
-class Variant:
-    repositories: tuple[str, ...]  # full names, sorted; only repositories with something to tell
-    language: str
-    format: str  # html or markdown
-
-    @property
-    def key(self) -> str:
-        return f"{self.language}|{self.format}|{','.join(self.repositories)}"
-
-
-@dataclass(frozen=True)
 class RenderedEmail:
     subject: str
     text: str
     html: str  # empty for Markdown subscribers
-
-
-def active_repositories(report: Report) -> list[str]:
-    """Repositories of the report that have anything to tell: commits or notable issues."""
-    names = []
-    for section in report.sections.select_related("repository").prefetch_related("items"):
-        stats = section.stats or {}
-        has_issue = any(i.kind == ReportItem.Kind.ISSUE and not i.hidden for i in section.items.all())
-        if stats.get("commits") or has_issue:
-            names.append(section.repository.full_name)
-    return names
-
-
-def variant_for(report: Report, active: Iterable[str], followed: Iterable[str], language: str, output: str):
-    """The variant a subscriber gets, or None when nothing they follow had activity."""
-    followed = {name.lower() for name in followed}
-    chosen = tuple(sorted(name for name in active if name.lower() in followed))
-    return Variant(chosen, language, output) if chosen else None
 
 
 # Control characters, and the bidirectional overrides that make a subject read other than it is.
@@ -342,7 +314,7 @@ def render_email(report: Report, variant: Variant) -> RenderedEmail:
     subject = subject_for(parts)
     web = report_url(report)
     footer = labels["footer_text"].format(preferences=PREFERENCES_URL, unsubscribe=UNSUBSCRIBE_URL, web=web)
-    text = render_markdown(report, variant.repositories) + "\n---\n" + footer + "\n"
+    text = markdown_of(parts) + "\n---\n" + footer + "\n"
     if variant.format != "html":
         return RenderedEmail(subject, text, "")
     return RenderedEmail(subject, text, render_html(parts, subject))

@@ -238,7 +238,11 @@ def activity_line(section: ReportSection, words: dict) -> str:
 
 
 def render_markdown(report: Report, repositories: Iterable[str] | None = None) -> str:
-    parts = report_parts(report, repositories)
+    return markdown_of(report_parts(report, repositories))
+
+
+def markdown_of(parts: ReportParts) -> str:
+    """The issue as Markdown, from parts already read (an email builds its text and HTML from one)."""
     words = parts.words
     out: list[str] = [f"# {parts.title}", "", f"## {words['past']}", "", *parts.past, "", "---", ""]
     out += [f"## {words['summary']}", "", *parts.summary, "", "---", "", f"## {words['analysis']}", ""]

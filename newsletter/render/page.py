@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from django.utils.text import slugify
 
-from newsletter.models import Report
 from newsletter.render.html import markdown_to_html, markdown_to_text
-from newsletter.render.markdown import activity_line, report_parts
+from newsletter.render.markdown import ReportParts, activity_line
 from newsletter.render.strip import strip
 
 
@@ -18,8 +17,9 @@ def anchor(full_name: str) -> str:
     return "repo-" + slugify(full_name.replace("/", "-"))
 
 
-def page_parts(report: Report) -> dict:
-    parts = report_parts(report)
+def page_parts(parts: ReportParts) -> dict:
+    """What the issue page's template shows, from the report's parts (all its repositories)."""
+    report = parts.report
     topics = parts.words["topics"]
     sections = []
     for section, body in zip(parts.sections, parts.analyses, strict=True):

@@ -30,7 +30,7 @@ from newsletter.context import site
 from newsletter.forms import SubscribeForm
 from newsletter.models import Report, ReportSection, Repository
 from newsletter.render.html import stylesheet
-from newsletter.render.markdown import render_markdown, report_url
+from newsletter.render.markdown import render_markdown, report_parts, report_url
 from newsletter.render.page import anchor, page_parts, section_html
 from newsletter.views.archive_cache import Validators, archive_state, public_page, validators, with_validators
 
@@ -81,7 +81,7 @@ def _issue_context(report: Report) -> dict:
     following = sent(language).filter(date__gt=report.date).order_by("date").values_list("date", flat=True).first()
     return {
         "report": report,
-        "page": page_parts(report),
+        "page": page_parts(report_parts(report)),
         "canonical": report_url(report) + language_query(language),
         "previous": previous,
         "following": following,
@@ -243,7 +243,7 @@ class IssuesFeed(Feed):
     def items(self, language: str) -> list[Report]:
         reports = list(sent(language).order_by("-date")[:20])
         for report in reports:
-            report.parts = page_parts(report)  # rendered once, read by each item_ method
+            report.parts = page_parts(report_parts(report))  # rendered once, read by each item_ method
         return reports
 
     def item_title(self, report):
