@@ -207,6 +207,9 @@ USE_I18N = True
 REPORT_LANGUAGE = env_choice("REPORT_LANGUAGE", "zh", ("zh", "en"))
 LANGUAGE_CODE = "zh-hans" if REPORT_LANGUAGE == "zh" else "en"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+# The project's one catalogue: also where `makemessages` writes the messages of templates/, which
+# belong to no app.
+LOCALE_PATHS = [BASE_DIR / "newsletter" / "locale"]
 
 DAILY_BUILD_AT = env_clock("DAILY_BUILD_AT", "07:00")
 DAILY_SEND_AT = env_clock("DAILY_SEND_AT", "08:00")
