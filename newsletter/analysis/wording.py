@@ -15,8 +15,7 @@ from __future__ import annotations
 from django.utils import translation
 from django.utils.translation import npgettext_lazy, pgettext_lazy
 
-# The report languages and the Django locale each is rendered in.
-LOCALES = {"zh": "zh-hans", "en": "en"}
+from newsletter.languages import LOCALES
 
 MESSAGES = {
     "list_sep": pgettext_lazy("list_sep", ", "),
