@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy
 
 from newsletter.models import Language, Repository, Subscriber
 
-CONSENT = {
-    "zh": "我同意接收 AI Infra Daily 邮件，并可随时通过邮件中的链接退订。",
-    "en": "I agree to receive AI Infra Daily by email and can unsubscribe at any time with the link in every issue.",
-}
+# Shown beside the box, and kept with the subscriber as the words they agreed to, in the language
+# the page was shown in.
+CONSENT = gettext_lazy(
+    "I agree to receive AI Infra Daily by email and can unsubscribe at any time with the link in every issue."
+)
 
 
 class RepositoryChoices(forms.ModelMultipleChoiceField):
@@ -23,7 +25,7 @@ class PreferencesFields(forms.Form):
         queryset=Repository.objects.enabled(),
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text="None ticked means all of them.",
+        help_text=gettext_lazy("None ticked means all of them."),
     )
     language = forms.ChoiceField(choices=Language.choices)
     format = forms.ChoiceField(choices=Subscriber.Format.choices)
@@ -42,7 +44,7 @@ class SubscribeForm(PreferencesFields):
         self.fields["language"].initial = settings.REPORT_LANGUAGE
         self.fields["format"].initial = Subscriber.Format.HTML
         self.fields["repositories"].initial = list(Repository.objects.enabled())
-        self.fields["consent"].label = CONSENT[settings.REPORT_LANGUAGE]
+        self.fields["consent"].label = CONSENT
 
     @property
     def is_bot(self) -> bool:

@@ -38,12 +38,16 @@ from html import escape
 import css_inline
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils.translation import pgettext_lazy
 from mjml import mjml2html
 
 from newsletter.audience import Variant
+from newsletter.languages import HTML_LANGS, rendered_in
 from newsletter.models import Report, ReportItem, ReportSection
 from newsletter.render.html import markdown_to_html, markdown_to_text
 from newsletter.render.markdown import (
+    LIST_SEP,
+    OTHERS,
     ReportParts,
     SectionBody,
     markdown_of,
@@ -58,29 +62,12 @@ logger = logging.getLogger(__name__)
 UNSUBSCRIBE_URL = "https://links.invalid/unsubscribe-placeholder"
 PREFERENCES_URL = "https://links.invalid/preferences-placeholder"
 
-LABELS = {
-    "zh": {
-        "web": "在浏览器中查看",
-        "repositories": "本期仓库：",
-        "why": "你收到这封邮件，是因为订阅了 AI Infra Daily，关注 ",
-        "preferences": "偏好设置",
-        "unsubscribe": "退订",
-        "footer_text": "偏好设置：{preferences}\n退订：{unsubscribe}\n网页版：{web}",
-        "separator": "、",
-        "shortened": "**{others}**：共 {count} 个。为免邮件过长被截断，此处从略，完整列表见[网页版]({url})。",
-    },
-    "en": {
-        "web": "View in your browser",
-        "repositories": "In this issue: ",
-        "why": "You get this email because you subscribed to AI Infra Daily for ",
-        "preferences": "Preferences",
-        "unsubscribe": "Unsubscribe",
-        "footer_text": "Preferences: {preferences}\nUnsubscribe: {unsubscribe}\nOn the web: {web}",
-        "separator": ", ",
-        "shortened": "**{others}**: {count}, not listed here to keep this email from being clipped; "
-        "see them [on the web]({url}).",
-    },
-}
+# The email's own words around the report's; the Chinese is in the catalogue (newsletter/locale).
+FOOTER = pgettext_lazy("email footer", "Preferences: {preferences}\nUnsubscribe: {unsubscribe}\nOn the web: {web}")
+SHORTENED = pgettext_lazy(
+    "email",
+    "**{others}**: {count}, not listed here to keep this email from being clipped; see them [on the web]({url}).",
+)
 
 # Inlined into the content (Gmail and Outlook ignore much of <style>). Kept short on purpose: it is
 # copied onto every element it matches, and Gmail clips messages over about 100 KB. MJML's own
@@ -171,7 +158,7 @@ def compiled_part(report: Report, part: str, made_of: tuple, source: Callable[[]
 
 
 def html_lang(report: Report) -> str:
-    return "zh-CN" if report.language == "zh" else "en"
+    return HTML_LANGS[report.language]
 
 
 def frame_source(parts: ReportParts, values: dict[str, str], sections: str) -> str:
@@ -180,22 +167,22 @@ def frame_source(parts: ReportParts, values: dict[str, str], sections: str) -> s
     context = {
         "html_lang": html_lang(report),
         "title": parts.title,
-        "words": parts.words,
-        "labels": LABELS[report.language],
         "web_url": report_url(report),
         "preferences_url": PREFERENCES_URL,
         "unsubscribe_url": UNSUBSCRIBE_URL,
         "sections": sections,
         **values,
     }
-    return render_to_string("emails/report.mjml", context)
+    with rendered_in(report.language):
+        return render_to_string("emails/report.mjml", context)
 
 
 def section_source(report: Report, section: ReportSection, lines: list[str], number: str) -> str:
     """One repository's section as MJML: heading, activity strip, the analysis from its Markdown."""
     body = compact_tables(markdown_to_html("\n".join(lines)))
     context = {"number": number, "section": section, "strip": strip(section, report.language), "body": body}
-    return render_to_string("emails/section.mjml", context)
+    with rendered_in(report.language):
+        return render_to_string("emails/section.mjml", context)
 
 
 def frame_html(parts: ReportParts) -> str:
@@ -237,11 +224,12 @@ def as_compiled(html: str) -> str:
 
 def frame_values(parts: ReportParts, subject: str) -> dict[str, str]:
     """What a variant puts into the frame's slots, as HTML."""
-    labels = LABELS[parts.report.language]
+    with rendered_in(parts.report.language):
+        separator = str(LIST_SEP)
     return {
         "subject": escape(subject),
         "preview": escape(markdown_to_text("\n".join(parts.summary))[:140]),
-        "names": escape(labels["separator"].join(s.repository.display_name for s in parts.sections)),
+        "names": escape(separator.join(s.repository.display_name for s in parts.sections)),
         "summary": as_compiled(markdown_to_html("\n".join(parts.summary))),
         "issues": as_compiled(markdown_to_html("\n".join(parts.issues))),
         "conclusions": as_compiled(markdown_to_html("\n".join(parts.conclusions))),
@@ -275,7 +263,8 @@ def shortened_lines(parts: ReportParts, section: ReportSection, body: SectionBod
     """The section's Markdown with its table of other commits as one line: how many, and where to see them."""
     report = parts.report
     url = f"{report_url(report)}#{anchor(section.repository.full_name)}"
-    notice = LABELS[report.language]["shortened"].format(others=parts.words["others"], count=table_rows(body), url=url)
+    with rendered_in(report.language):
+        notice = SHORTENED.format(others=OTHERS, count=table_rows(body), url=url)
     return [*body.head, *(line for _, lines in body.items for line in lines), notice, ""]
 
 
@@ -310,10 +299,10 @@ def render_html(parts: ReportParts, subject: str) -> str:
 
 def render_email(report: Report, variant: Variant) -> RenderedEmail:
     parts = report_parts(report, variant.repositories)
-    labels = LABELS[report.language]
     subject = subject_for(parts)
     web = report_url(report)
-    footer = labels["footer_text"].format(preferences=PREFERENCES_URL, unsubscribe=UNSUBSCRIBE_URL, web=web)
+    with rendered_in(report.language):
+        footer = FOOTER.format(preferences=PREFERENCES_URL, unsubscribe=UNSUBSCRIBE_URL, web=web)
     text = markdown_of(parts) + "\n---\n" + footer + "\n"
     if variant.format != "html":
         return RenderedEmail(subject, text, "")

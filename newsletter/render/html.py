@@ -13,6 +13,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from newsletter.languages import rendered_in
 from newsletter.models import Report
 from newsletter.render.markdown import render_markdown
 
@@ -74,4 +75,5 @@ def markdown_to_text(text: str) -> str:
 def export_html(report: Report, repositories: Iterable[str] | None = None) -> str:
     """A plain, standalone, sanitized HTML document of the report."""
     body = markdown_to_html(render_markdown(report, repositories))
-    return render_to_string("reports/export.html", {"report": report, "body": body})
+    with rendered_in(report.language):
+        return render_to_string("reports/export.html", {"report": report, "body": body})

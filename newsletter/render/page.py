@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from django.utils.text import slugify
 
+from newsletter.languages import rendered_in
 from newsletter.render.html import markdown_to_html, markdown_to_text
-from newsletter.render.markdown import ReportParts, activity_line
+from newsletter.render.markdown import TOPICS, ReportParts, activity_line
 from newsletter.render.strip import strip
 
 
@@ -19,8 +20,12 @@ def anchor(full_name: str) -> str:
 
 def page_parts(parts: ReportParts) -> dict:
     """What the issue page's template shows, from the report's parts (all its repositories)."""
+    with rendered_in(parts.report.language):
+        return _page_parts(parts)
+
+
+def _page_parts(parts: ReportParts) -> dict:
     report = parts.report
-    topics = parts.words["topics"]
     sections = []
     for section, body in zip(parts.sections, parts.analyses, strict=True):
         repository = section.repository
@@ -30,7 +35,7 @@ def page_parts(parts: ReportParts) -> dict:
                 "name": repository.display_name,
                 "full_name": repository.full_name,
                 "url": repository.html_url,
-                "activity": activity_line(section, parts.words),
+                "activity": activity_line(section),
                 "strip": strip(section, report.language),
                 "head": markdown_to_html("\n".join(body.head), highlighted=True),
                 # Each highlight on its own, so its topics can be shown as labels by the template
@@ -38,7 +43,7 @@ def page_parts(parts: ReportParts) -> dict:
                 "items": [
                     {
                         "html": markdown_to_html("\n".join(lines), highlighted=True),
-                        "topics": [topics[slug] for slug in item.topics or [] if slug in topics],
+                        "topics": [str(TOPICS[slug]) for slug in item.topics or [] if slug in TOPICS],
                     }
                     for item, lines in body.items
                 ],
@@ -48,7 +53,6 @@ def page_parts(parts: ReportParts) -> dict:
     summary_lines = [line.lstrip("- ") for line in parts.summary]
     return {
         "title": parts.title,
-        "words": parts.words,
         "summary": markdown_to_html("\n".join(parts.summary)),
         "description": markdown_to_text("\n".join(summary_lines))[:200],
         "sections": sections,

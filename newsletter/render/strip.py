@@ -6,27 +6,31 @@ Outlook and a browser.
 
 from __future__ import annotations
 
+from django.utils.translation import pgettext_lazy
+
+from newsletter.languages import rendered_in
 from newsletter.models import ReportSection
 
 BAR_HEIGHT = 32  # pixels for the busiest day of the week shown
-LABELS = {
-    "zh": {"commits": "提交", "additions": "新增行", "deletions": "删除行", "authors": "作者", "issues": "新 Issue",
-           "trend": "近 7 天提交"},
-    "en": {"commits": "commits", "additions": "lines added", "deletions": "lines removed", "authors": "authors",
-           "issues": "new issues", "trend": "commits, last 7 days"},
-}  # fmt: skip
+COMMITS = pgettext_lazy("activity strip", "commits")
+ADDITIONS = pgettext_lazy("activity strip", "lines added")
+DELETIONS = pgettext_lazy("activity strip", "lines removed")
+AUTHORS = pgettext_lazy("activity strip", "authors")
+ISSUES = pgettext_lazy("activity strip", "new issues")
+TREND = pgettext_lazy("activity strip", "commits, last 7 days")
 
 
 def strip(section: ReportSection, language: str) -> dict:
     stats = section.stats or {}
-    labels = LABELS[language]
-    numbers = [
-        (labels["commits"], stats.get("commits", 0)),
-        (labels["additions"], f"+{stats.get('additions', 0)}"),
-        (labels["deletions"], f"−{stats.get('deletions', 0)}"),
-        (labels["authors"], stats.get("authors", 0)),
-        (labels["issues"], stats.get("issues_opened", 0)),
-    ]
+    with rendered_in(language):
+        numbers = [
+            (str(COMMITS), stats.get("commits", 0)),
+            (str(ADDITIONS), f"+{stats.get('additions', 0)}"),
+            (str(DELETIONS), f"−{stats.get('deletions', 0)}"),
+            (str(AUTHORS), stats.get("authors", 0)),
+            (str(ISSUES), stats.get("issues_opened", 0)),
+        ]
+        trend_label = str(TREND)
     trend = stats.get("trend") or []
     peak = max((day["commits"] for day in trend), default=0) or 1
     bars = [
@@ -38,4 +42,4 @@ def strip(section: ReportSection, language: str) -> dict:
         }
         for n, day in enumerate(trend)
     ]
-    return {"numbers": numbers, "bars": bars, "trend_label": labels["trend"], "bar_area": BAR_HEIGHT}
+    return {"numbers": numbers, "bars": bars, "trend_label": trend_label, "bar_area": BAR_HEIGHT}

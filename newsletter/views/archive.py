@@ -1,7 +1,8 @@
 """The public archive: the latest issue, the list of past issues, each issue, its Markdown, the feed.
 
 Only sent reports are public; any other date is a 404. Pages are in REPORT_LANGUAGE unless
-`?lang=` asks for the other language (when that issue was sent in it too). Every page carries
+`?lang=` asks for the other language (when that issue was sent in it too): the page's words too
+are rendered in that language (`in_page_language`). Every page carries
 ETag and Last-Modified and answers a conditional request with 304; all but the home page (which
 holds the visitor's CSRF token) are cached whole (archive_cache.py).
 """
@@ -9,6 +10,7 @@ holds the visitor's CSRF token) are cached whole (archive_cache.py).
 from __future__ import annotations
 
 from datetime import date
+from functools import wraps
 from math import ceil
 from urllib.parse import urlencode
 
@@ -28,6 +30,7 @@ from django.views.decorators.vary import vary_on_cookie
 
 from newsletter.context import site
 from newsletter.forms import SubscribeForm
+from newsletter.languages import rendered_in
 from newsletter.models import Report, ReportSection, Repository
 from newsletter.render.html import stylesheet
 from newsletter.render.markdown import render_markdown, report_parts, report_url
@@ -41,6 +44,17 @@ CODE_CSS = stylesheet()
 def language_of(request: HttpRequest) -> str:
     wanted = request.GET.get("lang", settings.REPORT_LANGUAGE)
     return wanted if wanted in ("zh", "en") else settings.REPORT_LANGUAGE
+
+
+def in_page_language(view):
+    """The page's words in the language it shows, the one `?lang=` asks for."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        with rendered_in(language_of(request)):
+            return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def language_query(language: str) -> str:
@@ -103,6 +117,7 @@ def home_validators(request: HttpRequest) -> Validators:
 @vary_on_cookie
 @cache_control(private=True, no_cache=True)
 @with_validators(home_validators)
+@in_page_language
 def home(request: HttpRequest) -> HttpResponse:
     language = language_of(request)
     state = archive_state(request, language)
@@ -145,6 +160,7 @@ def archive_validators(request: HttpRequest) -> Validators:
 
 
 @public_page(archive_validators)
+@in_page_language
 def archive(request: HttpRequest) -> HttpResponse:
     language = language_of(request)
     reports = sent(language).order_by("-date")
@@ -202,6 +218,7 @@ def issue_validators(kind: str):
 
 
 @public_page(issue_validators("issue"))
+@in_page_language
 def issue(request: HttpRequest, day: str) -> HttpResponse:
     report = sent_report(day, language_of(request))
     return render(request, "site/report.html", _issue_context(report))

@@ -22,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from newsletter.forms import CONSENT, PreferencesForm, SubscribeForm
+from newsletter.languages import rendered_in
 from newsletter.mail import already_subscribed_email, confirmation_email, link_for
 from newsletter.models import Subscriber, normalize_email
 from newsletter.tokens import BadToken, read_token
@@ -58,10 +59,23 @@ def _over_limit(request: HttpRequest) -> bool:
         return False
 
 
+def in_site_language(view):
+    """The subscription pages, and the consent a visitor agrees to, are in the site's language
+    (REPORT_LANGUAGE), whatever language the process has active."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        with rendered_in(settings.REPORT_LANGUAGE):
+            return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def bad_link(request: HttpRequest) -> HttpResponse:
     return render(request, "pages/bad_link.html", status=400)
 
 
+@in_site_language
 @require_http_methods(["GET", "POST"])
 def subscribe(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
@@ -94,7 +108,7 @@ def subscribe_address(data: dict, *, ip: str) -> None:
             subscriber.set_status(Subscriber.Status.PENDING)
             subscriber.language = data["language"]
             subscriber.format = data["format"]
-            subscriber.consent_text = CONSENT[settings.REPORT_LANGUAGE]
+            subscriber.consent_text = str(CONSENT)
             subscriber.source_ip = ip or None
             subscriber.created_at = subscriber.created_at or timezone.now()
             subscriber.save()
@@ -122,6 +136,7 @@ def token_view(purpose: str):
     return decorate
 
 
+@in_site_language
 @token_view("confirm")
 def confirm(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
     if request.method == "GET":
@@ -133,6 +148,7 @@ def confirm(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
     return render(request, "pages/confirmed.html", {"preferences_url": link_for(subscriber, "preferences")})
 
 
+@in_site_language
 @token_view("preferences")
 def preferences(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
     form = PreferencesForm.for_subscriber(subscriber, request.POST if request.method == "POST" else None)
@@ -149,6 +165,7 @@ def preferences(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
 
 
 @csrf_exempt  # RFC 8058: mail clients POST without cookies; the signed token is the credential
+@in_site_language
 @token_view("unsubscribe")
 def unsubscribe(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
     if request.method == "GET":

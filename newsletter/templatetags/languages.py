@@ -1,0 +1,24 @@
+"""Template tags for the report languages: `{% language language|locale %}` renders a block in a
+subscriber's language, `{% html_lang %}` and `{% og_locale %}` say the active one as HTML does."""
+
+from django import template
+
+from newsletter.languages import HTML_LANGS, LOCALES, OG_LOCALES, current_language
+
+register = template.Library()
+
+
+@register.filter
+def locale(language: str) -> str:
+    """The Django language of a report language ("zh" -> "zh-hans"), for `{% language %}`."""
+    return LOCALES[language]
+
+
+@register.simple_tag
+def html_lang() -> str:
+    return HTML_LANGS[current_language()]
+
+
+@register.simple_tag
+def og_locale() -> str:
+    return OG_LOCALES[current_language()]
