@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.db import models
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, gettext_lazy
 
 from newsletter.models import CollectRun, Commit, DailyRun, Issue, Repository
 from sources.base import hosts, source_for
@@ -36,9 +37,9 @@ class RepositoryForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["display_name"].required = False  # the host's name when left empty
-        self.fields["host"].error_messages["invalid_choice"] = (
-            f"No source reads %(value)s; a repository can be on {', '.join(hosts())}."
-        )
+        self.fields["host"].error_messages["invalid_choice"] = gettext(
+            "No source reads %(value)s; a repository can be on {hosts}."
+        ).format(hosts=", ".join(hosts()))
 
     def clean(self):
         data = super().clean()
@@ -57,7 +58,7 @@ class RepositoryForm(forms.ModelForm):
             data["display_name"] = data.get("display_name") or found.full_name.split("/")[1]
             duplicate = Repository.objects.filter(owner__iexact=data["owner"], name__iexact=data["name"])
             if duplicate.exclude(pk=self.instance.pk).exists():
-                raise forms.ValidationError(f"{found.full_name} is tracked already")
+                raise forms.ValidationError(gettext("%(name)s is tracked already") % {"name": found.full_name})
         return data
 
 
@@ -81,11 +82,11 @@ class CommitAdmin(ReadOnlyAdmin):
     exclude = ["files"]
     readonly_fields = ["file_list"]
 
-    @admin.display(description="PR", ordering="pr_number")
+    @admin.display(description=gettext_lazy("PR"), ordering="pr_number")
     def pr(self, obj):
         return f"#{obj.pr_number}" if obj.pr_number else ""
 
-    @admin.display(description="Files")
+    @admin.display(description=gettext_lazy("Files"))
     def file_list(self, obj):
         rows = format_html_join(
             "",

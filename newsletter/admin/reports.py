@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -130,14 +131,14 @@ class StatementInline(admin.TabularInline):
 
 class SummaryInline(StatementInline):
     kind = ReportStatement.Kind.SUMMARY
-    verbose_name = "summary sentence"
-    verbose_name_plural = "Summary (摘要)"
+    verbose_name = gettext_lazy("summary sentence")
+    verbose_name_plural = gettext_lazy("Summary (摘要)")
 
 
 class ConclusionInline(StatementInline):
     kind = ReportStatement.Kind.CONCLUSION
-    verbose_name = "conclusion"
-    verbose_name_plural = "Conclusions (总结)"
+    verbose_name = gettext_lazy("conclusion")
+    verbose_name_plural = gettext_lazy("Conclusions (总结)")
 
 
 class ItemForm(forms.ModelForm):
@@ -157,7 +158,7 @@ class ItemForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         if data.get("fixed_by") and self.instance.kind != ReportItem.Kind.ISSUE:
-            self.add_error("fixed_by", "Only an issue is fixed by a commit.")
+            self.add_error("fixed_by", gettext("Only an issue is fixed by a commit."))
         return data
 
 
@@ -165,8 +166,8 @@ class ItemInline(FrozenAware, admin.StackedInline):
     model = ReportItem
     form = ItemForm
     fk_name = "report"
-    verbose_name = "highlight or issue"
-    verbose_name_plural = "highlighted commits and issues"
+    verbose_name = gettext_lazy("highlight or issue")
+    verbose_name_plural = gettext_lazy("highlighted commits and issues")
     fields = [
         ("where", "kind", "link", "source"),
         ("category", "risk", "breaking", "hidden", "order"),
@@ -197,11 +198,11 @@ class ItemInline(FrozenAware, admin.StackedInline):
             kwargs.update(TEXTAREA)
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
-    @admin.display(description="repository")
+    @admin.display(description=gettext_lazy("repository"))
     def where(self, item):
         return item.section.repository.display_name
 
-    @admin.display(description="source")
+    @admin.display(description=gettext_lazy("source"))
     def link(self, item):
         if item.commit_id:
             return format_html(
@@ -211,12 +212,15 @@ class ItemInline(FrozenAware, admin.StackedInline):
             '<a href="{}" target="_blank" rel="noopener">#{}</a>', item.issue.html_url, item.issue.number
         )
 
-    @admin.display(description="code")
+    @admin.display(description=gettext_lazy("code"))
     def snippet_link(self, item):
         if item.kind != ReportItem.Kind.HIGHLIGHT:
             return "-"
         count = getattr(item, "snippet_count", None)
-        label = "edit snippets" if count is None else f"{count} snippet{'s' if count != 1 else ''}: edit"
+        if count is None:
+            label = gettext("edit snippets")
+        else:
+            label = ngettext("%(count)d snippet: edit", "%(count)d snippets: edit", count) % {"count": count}
         return format_html('<a href="{}">{}</a>', reverse("admin:newsletter_reportitem_change", args=[item.pk]), label)
 
 
@@ -234,7 +238,7 @@ class TableRowInline(FrozenAware, admin.TabularInline):
     where = ItemInline.where
     link = ItemInline.link
 
-    @admin.display(description="title")
+    @admin.display(description=gettext_lazy("title"))
     def commit_title(self, item):
         return item.commit.title
 
@@ -243,8 +247,11 @@ class PreviewForm(forms.Form):
     repositories = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
     output = forms.ChoiceField(choices=[("html", "HTML"), ("markdown", "Markdown")], initial="html",
                                widget=forms.RadioSelect)  # fmt: skip
-    subscriber = forms.ModelChoiceField(queryset=Subscriber.objects.none(), required=False,
-                                        help_text="Preview exactly as this subscriber would receive it.")  # fmt: skip
+    subscriber = forms.ModelChoiceField(
+        queryset=Subscriber.objects.none(),
+        required=False,
+        help_text=gettext_lazy("Preview exactly as this subscriber would receive it."),
+    )
 
     def __init__(self, report: Report, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -267,11 +274,12 @@ class PreviewForm(forms.Form):
             followed = [r.full_name for r in person.repositories.all()] or active
             variant = variant_for(active, followed, self.report.language, person.format)
             if variant is None:
-                return None, person, f"{person.email} follows nothing that moved that day: no email would be sent."
+                nothing = gettext("%(address)s follows nothing that moved that day: no email would be sent.")
+                return None, person, nothing % {"address": person.email}
             return variant, person, ""
         chosen = tuple(sorted(data.get("repositories") or active))
         if not chosen:
-            return None, None, "No repository had any activity that day: there is nothing to send."
+            return None, None, gettext("No repository had any activity that day: there is nothing to send.")
         return Variant(chosen, self.report.language, data["output"]), None, ""
 
     def rendered(self):
@@ -294,11 +302,11 @@ class ReportAdmin(SimpleHistoryAdmin):
     change_form_template = "admin/newsletter/report/change_form.html"
     inlines = [SummaryInline, SectionInline, ItemInline, TableRowInline, ConclusionInline]
     fieldsets = [
-        ("Build", {"classes": ["collapse"], "fields": [
+        (gettext_lazy("Build"), {"classes": ["collapse"], "fields": [
             "status", "analyzer", "model_ids", "prompt_version", "built_at", "approved_by", "approved_at",
             ("llm_calls", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd"),
         ]}),
-        ("Edit history", {"fields": ["edit_history"]}),
+        (gettext_lazy("Edit history"), {"fields": ["edit_history"]}),
     ]  # fmt: skip
     readonly_fields = [
         "status", "analyzer", "model_ids", "prompt_version", "built_at", "approved_by", "approved_at", "llm_calls",
@@ -318,23 +326,23 @@ class ReportAdmin(SimpleHistoryAdmin):
             )
         )
 
-    @admin.display(description="warnings")
+    @admin.display(description=gettext_lazy("warnings"))
     def warning_count(self, report):
         return len(report.warnings or [])
 
-    @admin.display(description="sent", ordering="sent")
+    @admin.display(description=gettext_lazy("sent"), ordering="sent")
     def sent(self, report):
         return report.sent
 
-    @admin.display(description="failed", ordering="failed")
+    @admin.display(description=gettext_lazy("failed"), ordering="failed")
     def failed(self, report):
         return report.failed
 
-    @admin.display(description="pending", ordering="waiting")
+    @admin.display(description=gettext_lazy("pending"), ordering="waiting")
     def waiting(self, report):
         return report.waiting
 
-    @admin.display(description="unknown (review)", ordering="unknown")
+    @admin.display(description=gettext_lazy("unknown (review)"), ordering="unknown")
     def unknown(self, report):
         return report.unknown
 
@@ -352,10 +360,10 @@ class ReportAdmin(SimpleHistoryAdmin):
         edited = form.has_changed() or any(formset.has_changed() for formset in formsets)
         if edited and form.instance.status == Report.Status.APPROVED:
             withdraw_approval(form.instance)
-            note = "The report changed after approval: it is a draft again. Approve it again to send it."
+            note = gettext("The report changed after approval: it is a draft again. Approve it again to send it.")
             self.message_user(request, note, messages.WARNING)
 
-    @admin.display(description="changes, newest first")
+    @admin.display(description=gettext_lazy("changes, newest first"))
     def edit_history(self, report):
         changes = []
         records = [
@@ -378,12 +386,12 @@ class ReportAdmin(SimpleHistoryAdmin):
             if len(changes) == 60:
                 break
         if not changes:
-            return "No edits yet."
+            return gettext("No edits yet.")
         cited = _cited_names([change for _, change in changes])
         rows = [
             (
                 record.history_date.strftime("%Y-%m-%d %H:%M"),
-                record.history_user or "system",
+                record.history_user or gettext("system"),
                 f"{record.instance_type._meta.verbose_name} {record.id}: {change.field}",
                 _shown(change.old, change.field, cited)[:300],
                 _shown(change.new, change.field, cited)[:300],
@@ -391,11 +399,9 @@ class ReportAdmin(SimpleHistoryAdmin):
             for record, change in changes
         ]
         body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
-        return format_html(
-            '<table class="edit-history"><tr><th>when</th><th>who</th><th>what</th><th>before</th><th>after</th></tr>'
-            "{}</table>",
-            body,
-        )
+        columns = (gettext("when"), gettext("who"), gettext("what"), gettext("before"), gettext("after"))
+        head = format_html_join("", "<th>{}</th>", ((column,) for column in columns))
+        return format_html('<table class="edit-history"><tr>{}</tr>{}</table>', head, body)
 
     # --- the editor's buttons --------------------------------------------------------------------
     def get_urls(self):
@@ -458,43 +464,49 @@ class ReportAdmin(SimpleHistoryAdmin):
             reverse("admin:newsletter_report_preview", args=[report.pk]) + "?" + choices.urlencode()
         )
         if not request.user.email:
-            self.message_user(request, "Your user has no email address: add one to receive tests.", messages.ERROR)
+            no_address = gettext("Your user has no email address: add one to receive tests.")
+            self.message_user(request, no_address, messages.ERROR)
             return back
         form = PreviewForm(report, request.user, request.POST)
-        variant, person, reason = form.chosen() if form.is_valid() else (None, None, "invalid choice")
+        variant, person, reason = form.chosen() if form.is_valid() else (None, None, gettext("invalid choice"))
         if variant is None:
-            self.message_user(request, f"Nothing sent: {reason}", messages.ERROR)
+            self.message_user(request, gettext("Nothing sent: %(reason)s") % {"reason": reason}, messages.ERROR)
             return back
         # Built like every delivery (same headers, same links), only addressed to the editor.
         message = test_email(report, variant, to=request.user.email, subscriber=person)
         try:
             message.send()
         except OSError as error:
-            self.message_user(request, f"The mail server refused the test ({type(error).__name__}).", messages.ERROR)
+            refused = gettext("The mail server refused the test (%(error)s).") % {"error": type(error).__name__}
+            self.message_user(request, refused, messages.ERROR)
             return back
-        self.message_user(request, f"Test sent to {request.user.email}.")
+        self.message_user(request, gettext("Test sent to %(address)s.") % {"address": request.user.email})
         return back
 
     def approve_view(self, request: HttpRequest, pk: int):
         report = self._report(request, pk, "approve_report")
         if report.status != Report.Status.DRAFT:
-            self.message_user(request, f"Only a draft can be approved; this report is {report.status}.", messages.ERROR)
+            not_draft = gettext("Only a draft can be approved; this report is %(status)s.")
+            self.message_user(request, not_draft % {"status": report.status}, messages.ERROR)
             return self._back(report)
         report.approve(by=request.user)
         when = schedule_dispatch(report)
         if when is None:
-            self.message_user(request, "Approved. Its send time has passed: sending now.")
+            self.message_user(request, gettext("Approved. Its send time has passed: sending now."))
         else:
-            self.message_user(request, f"Approved. It will be sent at {when:%Y-%m-%d %H:%M %Z}.")
+            self.message_user(
+                request, gettext("Approved. It will be sent at %(when)s.") % {"when": f"{when:%Y-%m-%d %H:%M %Z}"}
+            )
         return self._back(report)
 
     def dispatch_view(self, request: HttpRequest, pk: int):
         report = self._report(request, pk, "dispatch_report")
         if report.status not in (Report.Status.APPROVED, Report.Status.SENDING):
-            self.message_user(request, f"Only an approved report is sent; this one is {report.status}.", messages.ERROR)
+            not_approved = gettext("Only an approved report is sent; this one is %(status)s.")
+            self.message_user(request, not_approved % {"status": report.status}, messages.ERROR)
             return self._back(report)
         enqueue_dispatch(report)
-        self.message_user(request, "Dispatch queued: the delivery counts update as it goes.")
+        self.message_user(request, gettext("Dispatch queued: the delivery counts update as it goes."))
         return self._back(report)
 
 
@@ -569,7 +581,7 @@ class ReportItemAdmin(admin.ModelAdmin):
     where = ItemInline.where
     link = ItemInline.link
 
-    @admin.display(description="report")
+    @admin.display(description=gettext_lazy("report"))
     def report_link(self, item):
         return format_html(
             '<a href="{}">{}</a>', reverse("admin:newsletter_report_change", args=[item.report_id]), item.report
@@ -580,7 +592,7 @@ class ReportItemAdmin(admin.ModelAdmin):
         report = form.instance.report
         if any(formset.has_changed() for formset in formsets) and report.status == Report.Status.APPROVED:
             withdraw_approval(report)
-            note = "The report changed after approval: it is a draft again. Approve it again to send it."
+            note = gettext("The report changed after approval: it is a draft again. Approve it again to send it.")
             self.message_user(request, note, messages.WARNING)
 
     def response_post_save_change(self, request, obj):

@@ -11,6 +11,8 @@ from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from newsletter import subscriber_csv
 from newsletter.models import Delivery, Report, Subscriber
@@ -24,10 +26,13 @@ class Echo:
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(required=False, help_text="UTF-8 CSV: " + ", ".join(subscriber_csv.COLUMNS))
+    file = forms.FileField(
+        required=False,
+        help_text=format_lazy(gettext_lazy("UTF-8 CSV: {columns}"), columns=", ".join(subscriber_csv.COLUMNS)),
+    )
     text = forms.CharField(required=False, widget=forms.HiddenInput)
     send_confirmations = forms.BooleanField(
-        required=False, initial=True, label="Email a confirmation link to those without prior consent"
+        required=False, initial=True, label=gettext_lazy("Email a confirmation link to those without prior consent")
     )
 
     def csv_text(self) -> str:
@@ -36,10 +41,10 @@ class ImportForm(forms.Form):
             try:
                 return upload.read().decode("utf-8-sig")
             except UnicodeDecodeError:
-                raise forms.ValidationError("the file is not UTF-8 text") from None
+                raise forms.ValidationError(gettext("the file is not UTF-8 text")) from None
         if self.cleaned_data.get("text"):
             return self.cleaned_data["text"]
-        raise forms.ValidationError("choose a CSV file")
+        raise forms.ValidationError(gettext("choose a CSV file"))
 
 
 @admin.register(Subscriber)
@@ -97,7 +102,7 @@ class SubscriberAdmin(admin.ModelAdmin):
             raise PermissionDenied
         return self._csv_response(Subscriber.objects.all(), f"subscribers-{timezone.now():%Y%m%d}.csv")
 
-    @admin.action(description="Export the selected subscribers as CSV")
+    @admin.action(description=gettext_lazy("Export the selected subscribers as CSV"))
     def export_selected(self, request, queryset):
         return self._csv_response(queryset, f"subscribers-selected-{timezone.now():%Y%m%d}.csv")
 
@@ -105,7 +110,11 @@ class SubscriberAdmin(admin.ModelAdmin):
         if not request.user.is_superuser:
             raise PermissionDenied
         form = ImportForm(request.POST or None, request.FILES or None)
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Import subscribers"}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": gettext("Import subscribers"),
+        }
         if request.method == "POST" and form.is_valid():
             try:
                 text = form.csv_text()
@@ -120,13 +129,16 @@ class SubscriberAdmin(admin.ModelAdmin):
                             send_confirmations=form.cleaned_data["send_confirmations"],
                         )  # fmt: skip
                     except (smtplib.SMTPException, OSError):
-                        self.message_user(request, "Imported, but confirmation emails could not all be sent.",
+                        self.message_user(request, gettext("Imported, but confirmation emails could not all be sent."),
                                           messages.WARNING)  # fmt: skip
                         return HttpResponseRedirect(reverse("admin:newsletter_subscriber_changelist"))
                     self.message_user(
                         request,
-                        f"Imported {counts['active']} active and {counts['pending']} awaiting confirmation; "
-                        f"{counts['emails']} confirmation emails sent.",
+                        gettext(
+                            "Imported %(active)s active and %(pending)s awaiting confirmation; "
+                            "%(emails)s confirmation emails sent."
+                        )
+                        % counts,
                     )
                     return HttpResponseRedirect(reverse("admin:newsletter_subscriber_changelist"))
                 summary = {}
@@ -171,25 +183,25 @@ class DeliveryAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)
 
-    @admin.display(description="recipient")
+    @admin.display(description=gettext_lazy("recipient"))
     def recipient(self, delivery: Delivery) -> str:
-        return f"subscriber #{delivery.subscriber_id}"
+        return gettext("subscriber #%(id)s") % {"id": delivery.subscriber_id}
 
-    @admin.display(description="last error")
+    @admin.display(description=gettext_lazy("last error"))
     def error(self, delivery: Delivery) -> str:
         return _ADDRESS.sub("<address>", delivery.last_error)
 
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Mark as delivered (the subscriber got it)")
+    @admin.action(description=gettext_lazy("Mark as delivered (the subscriber got it)"))
     def mark_delivered(self, request, queryset):
         count = queryset.filter(status=Delivery.Status.UNKNOWN).update(
             status=Delivery.Status.SENT, sent_at=timezone.now()
         )
-        self.message_user(request, f"{count} unknown deliveries marked as delivered.")
+        self.message_user(request, gettext("%(count)s unknown deliveries marked as delivered.") % {"count": count})
 
-    @admin.action(description="Send again (only if you are sure the subscriber did not get it)")
+    @admin.action(description=gettext_lazy("Send again (only if you are sure the subscriber did not get it)"))
     def send_again(self, request, queryset):
         chosen = queryset.filter(status__in=[Delivery.Status.UNKNOWN, Delivery.Status.FAILED])
         reports = set(chosen.values_list("report_id", flat=True))
@@ -198,4 +210,5 @@ class DeliveryAdmin(admin.ModelAdmin):
         )
         # A sent report with deliveries to make goes back to sending, so the next dispatch picks them up.
         Report.objects.filter(pk__in=reports, status=Report.Status.SENT).update(status=Report.Status.SENDING)
-        self.message_user(request, f"{count} deliveries queued again; they go out with the next dispatch.")
+        queued = gettext("%(count)s deliveries queued again; they go out with the next dispatch.")
+        self.message_user(request, queued % {"count": count})
