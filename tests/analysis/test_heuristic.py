@@ -30,7 +30,7 @@ def items(draft):
 
 def quality():
     """benchmarks/quality.py's measures, the same functions the benchmark reports."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
     import quality as measures
 
     return measures
