@@ -123,3 +123,20 @@ def _no_sessions_left_behind(django_db_setup, django_db_blocker):
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
+
+
+# Tests that talk to a real local server (the GitHub replay server, the SMTP server, the fake
+# Messages API, a browser, other processes) are integration tests; the rest exercise pure code or
+# the database alone. `pytest -m "not integration"` runs the quick ones.
+SERVER_FIXTURES = {"replay", "bundled_replay", "source", "collected", "smtp", "smtp_server", "fake_anthropic",
+                   "fake_anthropic_server", "live_server"}  # fmt: skip
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        browser = item.path.name.startswith("test_browser_")
+        if browser:
+            item.add_marker(pytest.mark.browser)
+        if browser or names & SERVER_FIXTURES or item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.integration)
