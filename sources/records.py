@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 # Squash merges on GitHub end the title with the pull request number: "Fix x (#1234)".
-_PR_SUFFIX = re.compile(r"\(#(\d+)\)\s*$")
+_PR_NUMBER_AT_END = re.compile(r"\(#(\d+)\)\s*$")
 # C0 controls but tab and line feed: PostgreSQL refuses NUL, mail headers and terminals misread
 # the rest, and Markdown takes a lone CR for a line ending (it could end a code block early).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
@@ -36,7 +36,7 @@ def _clean_fields(record, *names: str) -> None:
 
 
 def parse_pr_number(title: str) -> int | None:
-    match = _PR_SUFFIX.search(title)
+    match = _PR_NUMBER_AT_END.search(title)
     return int(match.group(1)) if match else None
 
 
