@@ -2,25 +2,25 @@
 
 Running it twice for a day duplicates nothing: collection upserts, and an existing report of the
 day (draft or later) is kept as it is, editor's changes included. A failure is retried
-DAILY_MAX_ATTEMPTS times, DAILY_RETRY_MINUTES apart, and then reported to the editors; a day
+DAILY_MAX_ATTEMPTS times, DAILY_RETRY_SECONDS apart (newsletter.retry), and then reported to the editors; a day
 without any activity sends nothing to subscribers and tells the editors so.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date
 
 from django.conf import settings
 from django.utils import timezone
-from django_q.models import Schedule
 
 from newsletter.audience import active_repositories
 from newsletter.build import BuildError, build_report
 from newsletter.collect import collect_day
 from newsletter.models import DailyRun, Report, Repository, Subscriber
 from newsletter.notify import admin_url, notify_editors
-from newsletter.schedule import schedule_dispatch
+from newsletter.retry import daily_retries
+from newsletter.schedule import schedule_daily_retry, schedule_dispatch
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def run_daily(day: date, *, attempt: int = 1, schedule_retries: bool = True) -> 
     run, _ = DailyRun.objects.get_or_create(day=day)
     run.status, run.attempts, run.started_at, run.finished_at = DailyRun.Status.RUNNING, attempt, timezone.now(), None
     run.save()
-    final = attempt >= settings.DAILY_MAX_ATTEMPTS or not schedule_retries
+    final = daily_retries().exhausted(attempt) or not schedule_retries
     try:
         collect_errors = collect_all(day)
         if collect_errors and not final:
@@ -112,14 +112,5 @@ def _failed(run: DailyRun, day: date, attempt: int, reason: str, final: bool) ->
         return run
     run.status = DailyRun.Status.RETRYING
     run.save()
-    Schedule.objects.update_or_create(
-        name=f"ai-infra-daily: retry {day}",
-        defaults={
-            "func": "newsletter.tasks.daily_build_task",
-            "kwargs": repr({"day": day.isoformat(), "attempt": attempt + 1}),
-            "schedule_type": Schedule.ONCE,
-            "repeats": 1,
-            "next_run": timezone.now() + timedelta(minutes=settings.DAILY_RETRY_MINUTES),
-        },
-    )
+    schedule_daily_retry(day, attempt)
     return run

@@ -1,4 +1,5 @@
-"""When things happen: the daily schedules in django-q2, and when an approved report goes out.
+"""When things happen: every django-q2 schedule and queued task the project writes (the daily
+schedules, an approved report's send, retries of a dispatch and of the daily build).
 
 The report of day D is built on D+1 at DAILY_BUILD_AT and sent on D+1 at DAILY_SEND_AT (both in
 REPORT_TIME_ZONE), or at approval when the editor approves after that.
@@ -12,10 +13,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_q.models import Schedule
-from django_q.tasks import async_task
+from django_q.tasks import async_task, schedule
 
 from newsletter.days import report_zone, today
 from newsletter.models import Report
+from newsletter.retry import daily_retries
 
 SCHEDULES = {
     "ai-infra-daily: build": ("newsletter.tasks.daily_build_task", "DAILY_BUILD_AT"),
@@ -63,6 +65,31 @@ def schedule_dispatch(report: Report) -> datetime | None:
         },
     )
     return when
+
+
+def schedule_dispatch_retry(report: Report, due: datetime) -> None:
+    """Come back to a report's dispatch when its earliest waiting retry is due."""
+    schedule(
+        "newsletter.tasks.dispatch_report_task",
+        report.pk,
+        name=f"dispatch-retry-{report.pk}-{due:%Y%m%d%H%M%S}",
+        schedule_type=Schedule.ONCE,
+        next_run=max(due, timezone.now() + timedelta(seconds=1)),
+    )
+
+
+def schedule_daily_retry(day: date, attempt: int) -> None:
+    """Try the daily build of `day` again after failed attempt number `attempt`."""
+    Schedule.objects.update_or_create(
+        name=f"ai-infra-daily: retry {day}",
+        defaults={
+            "func": "newsletter.tasks.daily_build_task",
+            "kwargs": repr({"day": day.isoformat(), "attempt": attempt + 1}),
+            "schedule_type": Schedule.ONCE,
+            "repeats": 1,
+            "next_run": timezone.now() + timedelta(seconds=daily_retries().delay(attempt)),
+        },
+    )
 
 
 def withdraw_approval(report: Report) -> None:

@@ -215,7 +215,8 @@ DAILY_BUILD_AT = env_clock("DAILY_BUILD_AT", "07:00")
 DAILY_SEND_AT = env_clock("DAILY_SEND_AT", "08:00")
 AUTO_APPROVE = env_bool("AUTO_APPROVE", False)
 DAILY_MAX_ATTEMPTS = env_int("DAILY_MAX_ATTEMPTS", 3, minimum=1)  # tries of the daily build before the editors hear
-DAILY_RETRY_MINUTES = env_float("DAILY_RETRY_MINUTES", 15.0)
+# Set in minutes, kept in seconds like every other retry delay (newsletter.retry).
+DAILY_RETRY_SECONDS = env_float("DAILY_RETRY_MINUTES", 15.0) * 60
 HIGHLIGHTS_PER_REPO = env_int("HIGHLIGHTS_PER_REPO", 8, minimum=1)
 
 # --- GitHub -----------------------------------------------------------------------------------

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
-from django.utils import timezone
-from django_q.models import Schedule
-from django_q.tasks import schedule
+from datetime import date
 
 from newsletter.daily import run_daily
 from newsletter.dispatch import dispatch_report, next_retry_at
 from newsletter.models import Heartbeat, Report
-from newsletter.schedule import schedule_dispatch, yesterday
+from newsletter.schedule import schedule_dispatch, schedule_dispatch_retry, yesterday
 
 
 def dispatch_report_task(report_id: int) -> str:
@@ -20,13 +16,7 @@ def dispatch_report_task(report_id: int) -> str:
     summary = dispatch_report(report, wait_for_retries=False)
     later = next_retry_at(report)
     if later is not None:
-        schedule(
-            "newsletter.tasks.dispatch_report_task",
-            report_id,
-            name=f"dispatch-retry-{report_id}-{later:%Y%m%d%H%M%S}",
-            schedule_type=Schedule.ONCE,
-            next_run=max(later, timezone.now() + timedelta(seconds=1)),
-        )
+        schedule_dispatch_retry(report, later)
     return str(summary)
 
 
