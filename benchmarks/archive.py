@@ -5,7 +5,8 @@
 Requests go through Django's whole stack (middleware, URL routing, views, templates) in-process,
 with the test client: no network, no web server. The database is a fresh SQLite file unless
 DATABASE_URL is set; the cache is the project's (files). The first request of a page renders it
-(cold); later ones are the cached response, after the one query that reads the validators. The
+(cold); later ones are the cached response, their validators made from the archive's state
+as last read under the archive version (one cache read; a query only after a change). The
 home page holds each visitor's CSRF token, so only its issue is cached. The 304 rows ask again with
 the validators the first answer carried (If-None-Match, or If-Modified-Since alone), as a browser
 or feed reader does; without validators they are plain 200s.

@@ -42,7 +42,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, Min, Q, Value, When
+from django.db.models import Count, F, Min
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
@@ -50,7 +50,9 @@ from newsletter.audience import KEY_SEPARATOR, NAME_SEPARATOR, Variant, active_r
 from newsletter.encoded_mail import EncodedEmail
 from newsletter.mail import message_id_around, personal_links, report_email
 from newsletter.models import Delivery, Report, ReportVariant, Repository, Subscriber
+from newsletter.models.transitions import TransitionError
 from newsletter.render.email import render_email
+from newsletter.retry import delivery_retries
 from newsletter.smtp_transport import Envelope, HandoverError, Transport, describe, envelope
 
 logger = logging.getLogger(__name__)
@@ -117,16 +119,12 @@ def start_dispatch(report: Report) -> int:
 
     Idempotent: re-running it for a report that is already sending adds nothing twice.
     """
-    with transaction.atomic():
-        locked = Report.objects.select_for_update().get(pk=report.pk)
-        if locked.status not in (Report.Status.APPROVED, Report.Status.SENDING):
-            raise DispatchError(
-                f"the {locked.language} report of {locked.date} is {locked.status}: only an approved report is sent"
-            )
-        if locked.status == Report.Status.APPROVED:
-            locked.status = Report.Status.SENDING
-            locked.save(update_fields=["status", "updated_at"])
-    report.status = Report.Status.SENDING
+    try:
+        report.start_sending()
+    except TransitionError as error:
+        raise DispatchError(
+            f"the {report.language} report of {report.date} is {error.source}: only an approved report is sent"
+        ) from error
     created = create_deliveries(report)
     prepare_variants(report)
     return created
@@ -239,12 +237,9 @@ def recover(report: Report, me: str) -> tuple[int, int]:
             dead.add(worker)
     if not dead:
         return 0, 0
-    released = stale.filter(claimed_by__in=dead, status=Delivery.Status.CLAIMED).update(
-        status=Delivery.Status.PENDING, claimed_by="", claimed_at=None
-    )
-    unknown = stale.filter(claimed_by__in=dead, status=Delivery.Status.SENDING).update(
-        status=Delivery.Status.UNKNOWN,
-        last_error="the worker stopped while handing this message to the mail server; not resent automatically",
+    released = stale.filter(claimed_by__in=dead).release()
+    unknown = stale.filter(claimed_by__in=dead).mark_unknown(
+        "the worker stopped while handing this message to the mail server; not resent automatically"
     )
     if unknown:
         logger.warning("%s: %d deliveries left mid-send by a dead worker need review", report, unknown)
@@ -269,9 +264,7 @@ def claim_batch(report: Report, me: str, size: int) -> list[Delivery]:
         ids = list(due_deliveries(report, now).select_for_update(skip_locked=True).values_list("pk", flat=True)[:size])
         if ids:
             still_pending = Delivery.objects.filter(pk__in=ids, status=Delivery.Status.PENDING)
-            still_pending.filter(subscriber__status=Subscriber.Status.ACTIVE).update(
-                status=Delivery.Status.CLAIMED, claimed_by=me, claimed_at=now
-            )
+            still_pending.filter(subscriber__status=Subscriber.Status.ACTIVE).claim(me, now)
             skip_if_left(still_pending)  # what is left of them: the subscriber is no longer active
     return list(
         Delivery.objects.filter(report=report, status=Delivery.Status.CLAIMED, claimed_by=me)
@@ -285,8 +278,8 @@ def skip_if_left(deliveries) -> int:
     skipped = 0
     left = deliveries.exclude(subscriber__status=Subscriber.Status.ACTIVE)
     for status in set(left.values_list("subscriber__status", flat=True)):
-        skipped += deliveries.filter(subscriber__status=status).update(
-            status=Delivery.Status.SKIPPED, last_error=LEFT.get(status, f"subscriber {status} before sending")
+        skipped += deliveries.filter(subscriber__status=status).skip(
+            LEFT.get(status, f"subscriber {status} before sending")
         )
     return skipped
 
@@ -434,9 +427,7 @@ class Sender:
             except Exception as error:  # noqa: BLE001 - whatever breaks one message fails it alone
                 reason = f"cannot build the message: {describe(error)}"
                 logger.warning("delivery %s: %s", delivery.pk, reason)
-                Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.CLAIMED, claimed_by=self.me).update(
-                    status=Delivery.Status.FAILED, last_error=reason[:500]
-                )
+                Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.CLAIMED, claimed_by=self.me).fail(reason)
         return None, None
 
     def _finish(self, delivery: Delivery, future: Future) -> None:
@@ -457,19 +448,8 @@ class Sender:
         ours and the subscriber still active (they may have left since the batch was claimed).
         Returns the ids marked."""
         accepted, self.accepted = self.accepted, []
-        sent, ids, now = [d.pk for d in accepted], [d.pk for d in deliveries], timezone.now()
-        ours = Q(
-            pk__in=ids, status=Delivery.Status.CLAIMED, claimed_by=self.me, subscriber__status=Subscriber.Status.ACTIVE
-        )
-        was_sent = Q(pk__in=sent)
-        changed = Delivery.objects.filter(was_sent | ours).update(
-            status=Case(When(was_sent, then=Value(Delivery.Status.SENT)), default=Value(Delivery.Status.SENDING)),
-            sent_at=Case(When(was_sent, then=Value(now)), default=F("sent_at")),
-            last_error=Case(When(was_sent, then=Value("")), default=F("last_error")),
-            attempts=Case(When(was_sent, then=F("attempts")), default=F("attempts") + 1),
-            claimed_at=Case(When(was_sent, then=F("claimed_at")), default=Value(now)),
-            claimed_by=self.me,
-        )
+        sent, ids = [d.pk for d in accepted], [d.pk for d in deliveries]
+        changed = Delivery.objects.mark_sending(ids, worker=self.me, now=timezone.now(), sent=sent)
         bounced_before = [d.subscriber_id for d in accepted if d.subscriber.hard_bounces]
         if bounced_before:
             Subscriber.objects.filter(pk__in=bounced_before).update(hard_bounces=0)
@@ -495,9 +475,9 @@ class Sender:
             self._retry_later(delivery, reason, count_attempt=True)
             return
         if kind == "ambiguous":
-            Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.UNKNOWN, last_error=reason)
+            Delivery.objects.filter(pk=delivery.pk).mark_unknown(reason)
             return
-        Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.FAILED, last_error=reason[:500])
+        Delivery.objects.filter(pk=delivery.pk).fail(reason)
         if kind == "bounce":
             Subscriber.objects.filter(pk=delivery.subscriber_id).update(hard_bounces=F("hard_bounces") + 1)
             Subscriber.objects.filter(pk=delivery.subscriber_id, hard_bounces__gte=HARD_BOUNCE_LIMIT).exclude(
@@ -505,20 +485,12 @@ class Sender:
             ).update(status=Subscriber.Status.BOUNCED, status_changed_at=timezone.now())
 
     def _retry_later(self, delivery: Delivery, reason: str, *, count_attempt: bool) -> None:
-        attempts = delivery.attempts
-        if count_attempt and attempts >= settings.DELIVERY_MAX_ATTEMPTS:
-            Delivery.objects.filter(pk=delivery.pk).update(
-                status=Delivery.Status.FAILED, last_error=f"gave up after {attempts} attempts: {reason}"[:500]
-            )
+        attempts, policy = delivery.attempts, delivery_retries()
+        if count_attempt and policy.exhausted(attempts):
+            Delivery.objects.filter(pk=delivery.pk).fail(f"gave up after {attempts} attempts: {reason}")
             return
-        delay = settings.DELIVERY_RETRY_SECONDS * (2 ** max(attempts - 1, 0))
-        Delivery.objects.filter(pk=delivery.pk).update(
-            status=Delivery.Status.PENDING,
-            claimed_by="",
-            claimed_at=None,
-            last_error=reason[:500],
-            next_attempt_at=timezone.now() + timedelta(seconds=delay),
-        )
+        later = timezone.now() + timedelta(seconds=policy.delay(attempts))
+        Delivery.objects.filter(pk=delivery.pk).retry_later(reason, later)
 
 
 def summarize(report: Report) -> DispatchSummary:
@@ -540,9 +512,7 @@ def finish_if_done(report: Report) -> bool:
     )
     if open_rows.exists():
         return False
-    Report.objects.filter(pk=report.pk, status=Report.Status.SENDING).update(
-        status=Report.Status.SENT, sent_at=timezone.now()
-    )
+    report.finish()
     report.refresh_from_db(fields=["status", "sent_at"])
     return True
 

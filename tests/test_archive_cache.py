@@ -1,4 +1,4 @@
-"""The archive's validators and whole-response cache: 304s, one query per cached page, fresh pages
+"""The archive's validators and whole-response cache: 304s, no query for a cached page, fresh pages
 after any change of what they show, languages kept apart, nothing of one visitor shown to another."""
 
 import re
@@ -11,6 +11,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from newsletter import archive_version
 from newsletter.build import build_report
 from newsletter.dispatch import finish_if_done
 from newsletter.models import Report, ReportItem
@@ -61,16 +62,28 @@ def test_every_page_has_validators_and_answers_304(client, published):
         assert client.head(url, HTTP_IF_NONE_MATCH=etag).status_code == 304, url
 
 
-def test_a_cached_page_or_a_304_costs_one_query(client, published):
+def test_a_cached_page_or_a_304_costs_no_query(client, published):
     for url in PAGES[1:]:
         etag = client.get(url)["ETag"]
         with CaptureQueriesContext(connection) as cached:
             response = client.get(url)
         assert response.status_code == 200 and not response.templates, url  # nothing rendered
-        assert len(cached) == 1, (url, [q["sql"] for q in cached])
+        assert len(cached) == 0, (url, [q["sql"] for q in cached])
         with CaptureQueriesContext(connection) as not_modified:
             assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
-        assert len(not_modified) == 1, url
+        assert len(not_modified) == 0, url
+
+
+def test_without_the_archive_version_the_state_is_read_again(client, published):
+    """A flushed or evicted version: one query reads the state, and the pages stay right."""
+    etag = client.get(ISSUE)["ETag"]
+    cache.delete(archive_version.key("zh"))
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(ISSUE, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert len(queries) == 1
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(ISSUE, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert len(queries) == 0
 
 
 def test_an_edited_report_gets_a_new_etag_and_a_fresh_body(client, published):
@@ -93,7 +106,10 @@ def test_an_edited_report_gets_a_new_etag_and_a_fresh_body(client, published):
 def test_an_issue_sent_again_gets_a_new_etag(client, published):
     _, report = published
     before = client.get(ISSUE)["ETag"]
-    Report.objects.filter(pk=report.pk).update(sent_at=datetime(2026, 1, 30, 9, tzinfo=UTC))
+    # Some deliveries go out again from the admin: off the archive while they do, back when done.
+    assert Report.objects.filter(pk=report.pk).send_again() == 1
+    assert client.get(ISSUE, HTTP_IF_NONE_MATCH=before).status_code == 404
+    assert report.finish()
     assert client.get(ISSUE, HTTP_IF_NONE_MATCH=before).status_code == 200
     assert client.get(ISSUE)["ETag"] != before
 
@@ -140,10 +156,13 @@ def test_a_draft_day_is_404_and_never_cached(client, collected):
         for _ in range(2):
             response = client.get(url, HTTP_IF_NONE_MATCH="*")
             assert response.status_code == 404 and not response.has_header("ETag"), url
-    Report.objects.filter(pk=draft.pk).update(status="sent")
+    draft.approve()
+    draft.start_sending()
+    draft.finish()
     assert client.get(ISSUE).status_code == 200
-    # Sending failed after all: the 200 stored a moment ago is never served again.
-    Report.objects.filter(pk=draft.pk).update(status="failed")
+    # Sent again, and that failed: the 200 stored a moment ago is never served again.
+    Report.objects.filter(pk=draft.pk).send_again()
+    assert Report.objects.filter(pk=draft.pk).transition(Report.Status.FAILED) == 1
     assert client.get(ISSUE).status_code == 404
     assert client.head(ISSUE).status_code == 404
 
@@ -209,7 +228,7 @@ def test_the_home_page_is_made_for_each_visitor(published):
     with CaptureQueriesContext(connection) as queries:
         first.get("/")
     tables = [q["sql"] for q in queries if "newsletter_report" in q["sql"]]
-    assert len(tables) == 1 and "newsletter_reportsection" not in tables[0], tables
+    assert not tables, tables
 
 
 def test_junk_in_the_query_string_does_not_fill_the_cache(client, published):
@@ -217,5 +236,5 @@ def test_junk_in_the_query_string_does_not_fill_the_cache(client, published):
     for junk in ({"page": "x"}, {"utm_source": "feed"}, {"page": "1"}, {"lang": "fr"}):
         with CaptureQueriesContext(connection) as queries:
             assert client.get("/reports/", junk).status_code == 200
-        assert len(queries) == 1, junk
+        assert len(queries) == 0, junk
     assert client.get("/reports/", {"page": "99"})["ETag"] == client.get("/reports/", {"page": "-3"})["ETag"]

@@ -35,6 +35,7 @@ from newsletter.models import (
     TableRow,
 )
 from newsletter.models.reports import record_versions
+from newsletter.models.transitions import TransitionError
 from newsletter.render.email import render_email
 from newsletter.schedule import enqueue_dispatch, schedule_dispatch, withdraw_approval
 
@@ -485,11 +486,12 @@ class ReportAdmin(SimpleHistoryAdmin):
 
     def approve_view(self, request: HttpRequest, pk: int):
         report = self._report(request, pk, "approve_report")
-        if report.status != Report.Status.DRAFT:
+        try:
+            report.approve(by=request.user)
+        except TransitionError:
             not_draft = gettext("Only a draft can be approved; this report is %(status)s.")
             self.message_user(request, not_draft % {"status": report.status}, messages.ERROR)
             return self._back(report)
-        report.approve(by=request.user)
         when = schedule_dispatch(report)
         if when is None:
             self.message_user(request, gettext("Approved. Its send time has passed: sending now."))

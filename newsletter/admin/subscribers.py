@@ -196,19 +196,15 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Mark as delivered (the subscriber got it)"))
     def mark_delivered(self, request, queryset):
-        count = queryset.filter(status=Delivery.Status.UNKNOWN).update(
-            status=Delivery.Status.SENT, sent_at=timezone.now()
-        )
+        count = queryset.mark_delivered(timezone.now())
         self.message_user(request, gettext("%(count)s unknown deliveries marked as delivered.") % {"count": count})
 
     @admin.action(description=gettext_lazy("Send again (only if you are sure the subscriber did not get it)"))
     def send_again(self, request, queryset):
         chosen = queryset.filter(status__in=[Delivery.Status.UNKNOWN, Delivery.Status.FAILED])
         reports = set(chosen.values_list("report_id", flat=True))
-        count = chosen.update(
-            status=Delivery.Status.PENDING, claimed_by="", claimed_at=None, next_attempt_at=timezone.now()
-        )
+        count = chosen.send_again(timezone.now())
         # A sent report with deliveries to make goes back to sending, so the next dispatch picks them up.
-        Report.objects.filter(pk__in=reports, status=Report.Status.SENT).update(status=Report.Status.SENDING)
+        Report.objects.filter(pk__in=reports).send_again()
         queued = gettext("%(count)s deliveries queued again; they go out with the next dispatch.")
         self.message_user(request, queued % {"count": count})

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from newsletter import archive_version
 from newsletter.validators import validate_header_text
 
+from . import transitions
 from .collected import Commit, Issue, Repository
 
 
@@ -23,13 +26,46 @@ def default_language() -> str:
     return settings.REPORT_LANGUAGE
 
 
+class ReportStatus(models.TextChoices):
+    DRAFT = "draft"
+    APPROVED = "approved"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+# Where a report may go from each status. Only a sent issue is public: reaching `sent` or leaving
+# it changes the archive, approval does not.
+REPORT_TRANSITIONS = {
+    ReportStatus.DRAFT: {ReportStatus.APPROVED},
+    ReportStatus.APPROVED: {ReportStatus.DRAFT, ReportStatus.SENDING},  # withdrawn, or sending starts
+    ReportStatus.SENDING: {ReportStatus.SENT, ReportStatus.FAILED},
+    ReportStatus.SENT: {ReportStatus.SENDING},  # deliveries sent again from the admin
+    ReportStatus.FAILED: set(),
+}
+
+
+class ReportQuerySet(models.QuerySet):
+    def transition(self, target: str, *, sources: Iterable[str] | None = None, **fields) -> int:
+        """These reports move to `target` from `sources` (by default every status the table
+        allows) in one UPDATE whose WHERE holds those states: the others are left as they are.
+        A source the table does not allow raises. Returns how many moved."""
+        sources = transitions.allowed_sources(REPORT_TRANSITIONS, "report", target, sources)
+        touched = ()
+        if ReportStatus.SENT in sources:  # leaving the archive
+            touched = set(self.filter(status=ReportStatus.SENT).values_list("language", flat=True))
+        moved = self.filter(status__in=sources).update(status=target, **fields)
+        for language in touched:
+            archive_version.bump(language)
+        return moved
+
+    def send_again(self) -> int:
+        """Sent -> sending, when some of their deliveries go out again: off the archive meanwhile."""
+        return self.transition(ReportStatus.SENDING, sources=[ReportStatus.SENT])
+
+
 class Report(models.Model):
-    class Status(models.TextChoices):
-        DRAFT = "draft"
-        APPROVED = "approved"
-        SENDING = "sending"
-        SENT = "sent"
-        FAILED = "failed"
+    Status = ReportStatus
 
     class Analyzer(models.TextChoices):
         HEURISTIC = "heuristic"
@@ -57,6 +93,7 @@ class Report(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True, help_text="When the last delivery was settled.")
     # Every save keeps the previous version: the editor's changes can always be looked back at.
     history = HistoricalRecords(excluded_fields=["updated_at"])
+    objects = ReportQuerySet.as_manager()
 
     class Meta:
         ordering = ["-date", "language"]
@@ -70,6 +107,11 @@ class Report(models.Model):
     def __str__(self) -> str:
         return f"AI Infra Daily {self.date} ({self.language})"
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        if self.is_public:  # a correction, or a withdrawal: the archive shows something else now
+            archive_version.bump(self.language)
+
     @property
     def is_locked(self) -> bool:
         """Approved or later: a rebuild must never overwrite it."""
@@ -80,21 +122,44 @@ class Report(models.Model):
         """Sending has started: nothing in it may change any more."""
         return self.status in (self.Status.SENDING, self.Status.SENT, self.Status.FAILED)
 
+    @property
+    def is_public(self) -> bool:
+        """Shown by the archive, or was (a withdrawn issue keeps its `sent_at`)."""
+        return self.status == self.Status.SENT or self.sent_at is not None
+
+    def _move(self, target: str, **values) -> None:
+        transitions.check(REPORT_TRANSITIONS, "report", self.status, target)
+        for name, value in values.items():
+            setattr(self, name, value)
+        self.status = target
+        self.save(update_fields=["status", *values, "updated_at"])
+
     def approve(self, *, by=None) -> None:
-        if self.status != self.Status.DRAFT:
-            raise ValueError(f"only a draft can be approved; this report is {self.status}")
-        self.status = self.Status.APPROVED
-        self.approved_by = by
-        self.approved_at = timezone.now()
-        self.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
+        self._move(self.Status.APPROVED, approved_by=by, approved_at=timezone.now())
 
     def withdraw_approval(self) -> None:
         """An edit after approval needs a new approval: what was approved is not what would go out."""
-        if self.status == self.Status.APPROVED:
-            self.status = self.Status.DRAFT
-            self.approved_by = None
-            self.approved_at = None
-            self.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
+        self._move(self.Status.DRAFT, approved_by=None, approved_at=None)
+
+    def start_sending(self) -> None:
+        """Approved -> sending, under a row lock so that two workers starting at once agree; a
+        report already sending stays so (another worker started it, or this one resumes)."""
+        with transaction.atomic():
+            locked = type(self).objects.select_for_update().get(pk=self.pk)
+            if locked.status != self.Status.SENDING:
+                locked._move(self.Status.SENDING)
+        self.status = self.Status.SENDING
+
+    def finish(self) -> bool:
+        """Sending -> sent, dated: the issue is public from now on. False when it was not sending
+        (another worker finished it first). One UPDATE, which leaves `updated_at` alone: the
+        content did not change."""
+        now = timezone.now()
+        if not type(self).objects.filter(pk=self.pk).transition(self.Status.SENT, sent_at=now):
+            return False
+        self.status, self.sent_at = self.Status.SENT, now
+        archive_version.bump(self.language)
+        return True
 
     def add_warning(self, text: str) -> None:
         if text not in self.warnings:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from . import transitions
 from .collected import Repository
 from .reports import Language, Report, default_language
 
@@ -89,6 +92,99 @@ class ReportVariant(models.Model):
         return f"{self.report} · {self.key}"
 
 
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown", "unknown (worker died mid-send: review)"
+    SKIPPED = "skipped", "skipped (no activity in followed repositories)"
+
+
+_D = DeliveryStatus
+# Where a delivery may go from each status. `sent` and `skipped` are final; `failed` and `unknown`
+# wait for the editor, who may send them again (or mark an unknown one delivered).
+DELIVERY_TRANSITIONS = {
+    _D.PENDING: {_D.CLAIMED, _D.SKIPPED},
+    _D.CLAIMED: {_D.PENDING, _D.SENDING, _D.FAILED, _D.SKIPPED},  # released, handed over, unbuildable, left
+    _D.SENDING: {_D.SENT, _D.PENDING, _D.FAILED, _D.UNKNOWN},
+    _D.UNKNOWN: {_D.SENT, _D.PENDING},
+    _D.FAILED: {_D.PENDING},
+    _D.SENT: set(),
+    _D.SKIPPED: set(),
+}
+
+
+# The two moves mark_sending writes in one CASE, their sources checked against the table.
+_TO_SENT = transitions.allowed_sources(DELIVERY_TRANSITIONS, "delivery", _D.SENT)
+_TO_SENDING = transitions.allowed_sources(DELIVERY_TRANSITIONS, "delivery", _D.SENDING, [_D.CLAIMED])
+
+
+class DeliveryQuerySet(models.QuerySet):
+    """Status changes of many deliveries at once, each one UPDATE whose WHERE holds the states it
+    may start from (rows in any other state are left alone); each returns how many rows moved."""
+
+    def transition(self, target: str, *, sources: Iterable[str] | None = None, **fields) -> int:
+        """Move to `target` from `sources` (by default every state the table allows; a source the
+        table does not allow raises)."""
+        sources = transitions.allowed_sources(DELIVERY_TRANSITIONS, "delivery", target, sources)
+        return self.filter(status__in=sources).update(status=target, **fields)
+
+    def claim(self, worker: str, now) -> int:
+        return self.transition(_D.CLAIMED, claimed_by=worker, claimed_at=now)
+
+    def release(self) -> int:
+        """Claims of a dead worker: never handed over, so they go back to the queue."""
+        return self.transition(_D.PENDING, sources=[_D.CLAIMED], claimed_by="", claimed_at=None)
+
+    def mark_unknown(self, reason: str) -> int:
+        """Handed over, and then the worker or the connection broke: delivered or not, nobody knows."""
+        return self.transition(_D.UNKNOWN, last_error=reason[:500])
+
+    def mark_sending(self, ids: Iterable[int], *, worker: str, now, sent: Iterable[int] = ()) -> int:
+        """Claimed -> sending just before the handover, only while the claim is still the worker's
+        and the subscriber still active; and, in the same UPDATE (one commit per message), the
+        `sent` ones the mail server accepted meanwhile -> sent."""
+        was_sent = models.Q(pk__in=list(sent), status__in=_TO_SENT)
+        handing = models.Q(
+            pk__in=list(ids), status__in=_TO_SENDING, claimed_by=worker, subscriber__status=Subscriber.Status.ACTIVE
+        )
+
+        def sent_else(value, otherwise):
+            return models.Case(models.When(was_sent, then=value), default=otherwise)
+
+        return self.filter(was_sent | handing).update(
+            status=sent_else(models.Value(_D.SENT), models.Value(_D.SENDING)),
+            sent_at=sent_else(models.Value(now), models.F("sent_at")),
+            last_error=sent_else(models.Value(""), models.F("last_error")),
+            attempts=sent_else(models.F("attempts"), models.F("attempts") + 1),
+            claimed_at=sent_else(models.F("claimed_at"), models.Value(now)),
+            claimed_by=worker,
+        )
+
+    def retry_later(self, reason: str, at) -> int:
+        return self.transition(
+            _D.PENDING, sources=[_D.CLAIMED, _D.SENDING], claimed_by="", claimed_at=None,
+            last_error=reason[:500], next_attempt_at=at,
+        )  # fmt: skip
+
+    def fail(self, reason: str) -> int:
+        return self.transition(_D.FAILED, last_error=reason[:500])
+
+    def skip(self, reason: str) -> int:
+        return self.transition(_D.SKIPPED, last_error=reason[:500])
+
+    def mark_delivered(self, now) -> int:
+        """The editor's word for an unknown one: the subscriber got it."""
+        return self.transition(_D.SENT, sources=[_D.UNKNOWN], sent_at=now)
+
+    def send_again(self, now) -> int:
+        """The editor's decision for failed and unknown ones: back to the queue, due now."""
+        return self.transition(_D.PENDING, sources=[_D.FAILED, _D.UNKNOWN], claimed_by="", claimed_at=None,
+                               next_attempt_at=now)  # fmt: skip
+
+
 class Delivery(models.Model):
     """One report to one subscriber. Unique, so nobody can be queued twice for the same issue.
 
@@ -98,14 +194,7 @@ class Delivery(models.Model):
     `unknown`: it may or may not have been delivered, so it is never resent without the editor.
     """
 
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        CLAIMED = "claimed"
-        SENDING = "sending"
-        SENT = "sent"
-        FAILED = "failed"
-        UNKNOWN = "unknown", "unknown (worker died mid-send: review)"
-        SKIPPED = "skipped", "skipped (no activity in followed repositories)"
+    Status = DeliveryStatus
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="deliveries")
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries")
@@ -119,6 +208,7 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    objects = DeliveryQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "deliveries"

@@ -10,6 +10,10 @@ version is its own row, the sent issues up to its day and the date of the next o
 pages' version is every sent issue of the language (how many, the latest `updated_at` and
 `sent_at`). The cache timeout only bounds how long an entry nobody asks for stays.
 
+The query runs only when the language's archive version (newsletter.archive_version, written by
+every change of a public report) moved since the state was last read, or is gone: the state is
+kept in the cache beside the version it was read under, and a request reads both in one go.
+
 The language comes from the URL (`?lang=`), never from Accept-Language or a cookie, so it is part
 of every key and ETag, and no response needs to vary on a header for it.
 """
@@ -31,6 +35,7 @@ from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import condition, require_safe
 
+from newsletter import archive_version
 from newsletter.models import Report
 
 # Part of every key: raise it when the pages' markup changes, so a deployment serves no page
@@ -50,12 +55,28 @@ class ArchiveState:
 
 
 def archive_state(request: HttpRequest, language: str, day: date | None = None) -> ArchiveState:
-    """The state of the language's archive, or of the issue page of `day`: one query, once per
-    request (the ETag and the Last-Modified are both read from it)."""
+    """The state of the language's archive, or of the issue page of `day`: read once per request
+    (the ETag and the Last-Modified are both made from it)."""
     known = request.__dict__.setdefault("_archive_states", {})
     if (language, day) not in known:
-        known[(language, day)] = read_state(language, day)
+        known[(language, day)] = remembered_state(language, day)
     return known[(language, day)]
+
+
+def remembered_state(language: str, day: date | None) -> ArchiveState:
+    """The state as last read under the current archive version; read again (one query) when the
+    version moved since, or when either is gone from the cache."""
+    version_key, state_key = archive_version.key(language), f"archive-state:{language}:{day or ''}"
+    found = cache.get_many([version_key, state_key])
+    version = found.get(version_key)
+    if version is None:
+        version = archive_version.establish(language)
+    remembered = found.get(state_key)
+    if remembered is not None and remembered[0] == version:
+        return remembered[1]
+    state = read_state(language, day)
+    cache.set(state_key, (version, state), settings.ARCHIVE_CACHE_SECONDS)
+    return state
 
 
 def read_state(language: str, day: date | None) -> ArchiveState:
