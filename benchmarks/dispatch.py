@@ -137,7 +137,7 @@ def django_for(url: str, port: int, connections: int | None = None) -> None:
         SEND_RATE_PER_SECOND="0",
         GITHUB_CACHE_DIR="off",
         LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="newsletter.settings",
+        DJANGO_SETTINGS_MODULE="ai_infra_daily.settings",
     )
     if connections:
         os.environ["SEND_CONNECTIONS"] = str(connections)

@@ -14,7 +14,7 @@ def django_in_scratch(prefix: str) -> Path:
     sys.path.insert(0, str(ROOT))
     scratch = Path(tempfile.mkdtemp(prefix=prefix))
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{scratch / 'bench.sqlite3'}")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "newsletter.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "ai_infra_daily.settings"
     import django
     from django.core.management import call_command
 

@@ -1,4 +1,5 @@
-from django.contrib import admin
+"""The app's public pages: the archive, the feed, subscription links and the health check."""
+
 from django.urls import path, re_path
 
 from newsletter.views import archive, health, subscription
@@ -14,5 +15,4 @@ urlpatterns = [
     path("confirm/<str:token>/", subscription.confirm, name="confirm"),
     path("preferences/<str:token>/", subscription.preferences, name="preferences"),
     path("unsubscribe/<str:token>/", subscription.unsubscribe, name="unsubscribe"),
-    path("admin/", admin.site.urls),
 ]

@@ -2,8 +2,8 @@
 
 import os
 
-from newsletter.settings import *  # noqa: F403
-from newsletter.settings import BASE_DIR, DATABASES, LOGGING, Q_CLUSTER
+from ai_infra_daily.settings import *  # noqa: F403
+from ai_infra_daily.settings import BASE_DIR, DATABASES, LOGGING, Q_CLUSTER
 
 # django-q2 reads Q_CLUSTER once, at import: tasks run inline in tests.
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}

@@ -30,7 +30,7 @@ def database_url() -> str:
 def worker_env(smtp):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "EMAIL_", "DATABASE_"))}
     env.update(
-        DJANGO_SETTINGS_MODULE="newsletter.settings",
+        DJANGO_SETTINGS_MODULE="ai_infra_daily.settings",
         DATABASE_URL=database_url(),
         EMAIL_HOST="127.0.0.1",
         EMAIL_PORT=str(smtp.port),

@@ -74,7 +74,7 @@ def test_a_real_qcluster_runs_the_scheduled_build(replay, smtp, editor, broker):
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "EMAIL_", "DATABASE_", "REDIS_", "Q_"))}
     env.update(
-        DJANGO_SETTINGS_MODULE="newsletter.settings",
+        DJANGO_SETTINGS_MODULE="ai_infra_daily.settings",
         DATABASE_URL=database_url(),
         GITHUB_API_URL=replay.url,
         GITHUB_CACHE_DIR="off",

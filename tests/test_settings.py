@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 
 SETTINGS_PROGRAM = (
-    "import newsletter.settings as s;"
+    "import ai_infra_daily.settings as s;"
     "print(s.DATABASES['default']['ENGINE'], s.Q_CLUSTER.get('orm'), s.Q_CLUSTER.get('redis'),"
     " s.EMAIL_BACKEND, s.DAILY_BUILD_AT, s.REPORT_LANGUAGE, s.GITHUB_CACHE_DIR, sep='|')"
 )
@@ -25,7 +25,7 @@ def load_settings(program: str = SETTINGS_PROGRAM, **env: str) -> subprocess.Com
 
 
 def secret_key(**env: str) -> str:
-    result = load_settings("import newsletter.settings as s; print(s.SECRET_KEY)", **env)
+    result = load_settings("import ai_infra_daily.settings as s; print(s.SECRET_KEY)", **env)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -43,7 +43,7 @@ def test_without_secret_key_an_installation_makes_its_own_and_keeps_it_private(t
 
 def test_processes_starting_at_once_agree_on_one_key(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in IGNORED} | {"SECRET_KEY_FILE": str(tmp_path / "key")}
-    program = "import newsletter.settings as s; print(s.SECRET_KEY)"
+    program = "import ai_infra_daily.settings as s; print(s.SECRET_KEY)"
     workers = [
         subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE, text=True, env=env,
                          cwd=settings.BASE_DIR)
@@ -116,7 +116,7 @@ def test_a_bad_value_names_the_variable(name, value, message):
 
 def test_an_https_site_is_deployed_safely(tmp_path):
     program = (
-        "import newsletter.settings as s;"
+        "import ai_infra_daily.settings as s;"
         "print(s.ALLOWED_HOSTS, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS > 0,"
         " s.SECURE_SSL_REDIRECT, sep='|')"
     )
@@ -127,7 +127,7 @@ def test_an_https_site_is_deployed_safely(tmp_path):
         "['daily.example.com', 'www.daily.example.com']", "True", "True", "True", "True"
     ]  # fmt: skip
     local = load_settings(
-        "import newsletter.settings as s; print(s.ALLOWED_HOSTS)", SECRET_KEY_FILE=https["SECRET_KEY_FILE"]
+        "import ai_infra_daily.settings as s; print(s.ALLOWED_HOSTS)", SECRET_KEY_FILE=https["SECRET_KEY_FILE"]
     )
     assert "localhost" in local.stdout and "127.0.0.1" in local.stdout  # the demo and development
 
@@ -137,7 +137,7 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
     env.update(
         SITE_URL="https://daily.example.com",
         SECRET_KEY_FILE=str(tmp_path / "key"),
-        DJANGO_SETTINGS_MODULE="newsletter.settings",
+        DJANGO_SETTINGS_MODULE="ai_infra_daily.settings",
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

@@ -59,7 +59,7 @@ def extracted(tmp_path: Path, *, add: dict[str, str] | None = None, ignore: list
         (project / name).write_text(text)
     command = [sys.executable, "manage.py", "makemessages", "-l", "zh_Hans"]
     command += [f"--ignore={pattern}" for pattern in ignore or []]
-    env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "newsletter.settings", "SECRET_KEY": "x" * 50}
+    env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "ai_infra_daily.settings", "SECRET_KEY": "x" * 50}
     subprocess.run(command, cwd=project, env=env, check=True, capture_output=True)
     return messages_of(project / "newsletter" / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po")
 

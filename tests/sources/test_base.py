@@ -145,7 +145,7 @@ def test_runtime_code_does_not_import_the_replay_package():
 import sys
 import django
 django.setup()
-import newsletter.collect, newsletter.daily, newsletter.dispatch, newsletter.urls, newsletter.tasks
+import ai_infra_daily.urls, newsletter.collect, newsletter.daily, newsletter.dispatch, newsletter.urls, newsletter.tasks
 import newsletter.management.commands.demo, newsletter.management.commands.record_github
 import sources.github, sources.replay
 loaded = sorted(name for name in sys.modules if name == "replay" or name.startswith("replay."))

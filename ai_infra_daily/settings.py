@@ -158,8 +158,8 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",  # records which editor made a change
 ]
 
-ROOT_URLCONF = "newsletter.urls"
-WSGI_APPLICATION = "newsletter.wsgi.application"
+ROOT_URLCONF = "ai_infra_daily.urls"
+WSGI_APPLICATION = "ai_infra_daily.wsgi.application"
 
 TEMPLATES = [
     {

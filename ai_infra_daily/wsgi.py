@@ -2,6 +2,6 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "newsletter.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ai_infra_daily.settings")
 
 application = get_wsgi_application()
