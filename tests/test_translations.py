@@ -24,7 +24,7 @@ from newsletter.render.markdown import render_markdown
 BASE = Path(settings.BASE_DIR)
 CATALOGUE = BASE / "newsletter" / "locale" / "zh_Hans" / "LC_MESSAGES"
 # What `makemessages` reads: the project's code and templates (and what settings import).
-SOURCES = ["manage.py", "newsletter", "sources", "templates"]
+SOURCES = ["manage.py", "ai_infra_daily", "newsletter", "sources", "templates"]
 ADMIN = ["newsletter/admin/*", "templates/admin/*"]  # the admin's Chinese is not written yet
 
 
