@@ -13,8 +13,8 @@ from newsletter.render.email import email_bytes, frame_values, render_email, sub
 from newsletter.render.markdown import report_parts, report_url
 from tests.busy_days import DAY, busy_day
 from tests.mailing import parts, subscriber
-from tests.test_email import only
-from tests.test_email_variants import Reading
+from tests.render.test_email import only
+from tests.render.test_email_variants import Reading
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from newsletter.render import email as email_render
 from newsletter.render.email import render_email
 from newsletter.render.markdown import report_parts
 from tests.busy_days import DAY, many_repositories
-from tests.test_email import counted_compiles
+from tests.render.test_email import counted_compiles
 
 pytestmark = pytest.mark.django_db
 
