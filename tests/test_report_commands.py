@@ -80,3 +80,24 @@ def test_send_report_no_wait_says_what_it_left(collected, smtp, settings):
     assert "1 sent, 1 pending" in out and "report is sending" in out
     assert "1 deliveries wait for a retry after a temporary failure (the next is due at " in out
     assert "run `manage.py send_report --date 2026-01-29` again to send them (--no-wait left them)" in out
+
+
+def test_send_report_claims_send_batch_size_unless_told_otherwise(collected, smtp, settings, monkeypatch):
+    from newsletter import dispatch
+    from tests.mailing import approved_report, subscriber
+
+    approved_report()
+    subscriber("reader@example.com")
+    claimed = []
+    claim = dispatch.claim_batch
+
+    def counting(report, me, size):
+        claimed.append(size)
+        return claim(report, me, size)
+
+    monkeypatch.setattr(dispatch, "claim_batch", counting)
+    settings.SEND_BATCH_SIZE = 321
+    run("send_report", "--date", "2026-01-29")
+    assert claimed and set(claimed) == {321}
+    with pytest.raises(CommandError, match="at least 1"):
+        run("send_report", "--date", "2026-01-29", "--batch-size", "0")

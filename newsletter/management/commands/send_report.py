@@ -13,12 +13,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--date", required=True, metavar="YYYY-MM-DD")
         parser.add_argument("--language", default=None, metavar="zh|en", help="default: every approved language")
-        parser.add_argument("--batch-size", type=int, default=50, help="deliveries a worker claims at a time")
+        parser.add_argument(
+            "--batch-size", type=int, default=None, help="deliveries a worker claims at a time (SEND_BATCH_SIZE)"
+        )
         parser.add_argument(
             "--no-wait", action="store_true", help="leave temporary failures for a later run instead of waiting"
         )
 
     def handle(self, *args, **options):
+        if options["batch_size"] is not None and options["batch_size"] < 1:
+            raise CommandError("--batch-size must be at least 1")
         day = day_option(options["date"])
         reports = Report.objects.filter(date=day)
         if options["language"]:
@@ -29,8 +33,6 @@ class Command(BaseCommand):
         if not sendable:
             states = ", ".join(f"{r.language} {r.status}" for r in reports)
             raise CommandError(f"nothing to send for {day} ({states}): only an approved report is sent")
-        if options["batch_size"] < 1:
-            raise CommandError("--batch-size must be at least 1")
         for report in sendable:
             try:
                 summary = dispatch_report(
