@@ -193,6 +193,11 @@ def _file_lines(path: str, patch: str) -> tuple[Line, ...]:
     return tuple(found)
 
 
+def _changed(change: dict) -> list[Line]:
+    """A file's removed and added lines, without the context around them."""
+    return [line for line in lines_of([change]) if line.mark != " "]
+
+
 def _added(lines: Iterable[Line]) -> list[Line]:
     return [line for line in lines if line.mark == "+"]
 
@@ -413,9 +418,7 @@ def _constants_and_limits(shipped: list[dict]) -> list[Fact]:
             continue
         before: dict[str, str] = {}
         after: dict[str, str] = {}
-        for line in lines_of([change]):
-            if line.mark == " ":
-                continue
+        for line in _changed(change):
             for pattern in (_PY_CONSTANT, _CPP_CONSTANT, _DEFINE):
                 if (match := pattern.match(line.text)) and _SHORT_VALUE.match(match.group("value").strip()):
                     (before if line.mark == "-" else after)[match.group("name")] = match.group("value").strip()
@@ -744,9 +747,7 @@ def _dependencies(files: list[dict]) -> list[Fact]:
             continue
         before: dict[str, str] = {}
         after: dict[str, str] = {}
-        for line in lines_of([change]):
-            if line.mark == " ":
-                continue
+        for line in _changed(change):
             for match in _PIN.finditer(line.text):
                 (before if line.mark == "-" else after)[match.group("name")] = match.group("version")
         for name in before.keys() & after.keys():
