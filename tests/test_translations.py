@@ -13,9 +13,10 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
-from newsletter.analysis.wording import CLAIM_VERBS, LOCALES, MESSAGES, claim_verb, say, word
+from newsletter.analysis.wording import CLAIM_VERBS, MESSAGES, claim_verb, say, word
 from newsletter.audience import Variant, active_repositories
 from newsletter.build import build_report
+from newsletter.languages import LOCALES
 from newsletter.mail import confirmation_email
 from newsletter.models import Report, Subscriber
 from newsletter.render.email import render_email

@@ -12,10 +12,9 @@ lists already joined, optional parts (" (default `x`)") already rendered or empt
 
 from __future__ import annotations
 
-from django.utils import translation
 from django.utils.translation import npgettext_lazy, pgettext_lazy
 
-from newsletter.languages import LOCALES
+from newsletter.languages import rendered_in
 
 MESSAGES = {
     "list_sep": pgettext_lazy("list_sep", ", "),
@@ -343,13 +342,13 @@ THROUGHPUT_VERB = pgettext_lazy("claim verb of throughput", "improvement")
 
 def say(language: str, key: str, **values) -> str:
     """The message `key` in `language`, formatted with `values` (`count` picks a plural form)."""
-    with translation.override(LOCALES[language]):
+    with rendered_in(language):
         return str(MESSAGES[key].format(**values))
 
 
 def word(language: str, key: str) -> str:
     """A message without values, e.g. a separator."""
-    with translation.override(LOCALES[language]):
+    with rendered_in(language):
         return str(MESSAGES[key])
 
 
@@ -357,6 +356,6 @@ def claim_verb(language: str, verb: str, *, throughput: bool = False) -> str:
     """The language's verb for a claim's English verb, or "" when it keeps the metric as written."""
     if verb not in CLAIM_VERBS:
         return ""
-    with translation.override(LOCALES[language]):
+    with rendered_in(language):
         said = str(THROUGHPUT_VERB if throughput and verb == "improvement" else CLAIM_VERBS[verb])
     return "" if said == verb else said
