@@ -119,7 +119,9 @@ def hunks(patch: str | None) -> tuple[Hunk, ...]:
     return _hunks(patch or "")
 
 
-@lru_cache(maxsize=2048)
+# The rules read one commit's few patches many times over, then move on: a small cache is enough,
+# and a long-running worker never keeps a day's worth of diffs alive.
+@lru_cache(maxsize=256)
 def _hunks(patch: str) -> tuple[Hunk, ...]:
     found: list[Hunk] = []
     for raw in patch.split("\n"):

@@ -179,7 +179,7 @@ def lines_of(files: Iterable[dict]) -> Iterator[Line]:
         yield from _file_lines(change["path"], change.get("patch") or "")
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=256)  # one commit's files at a time, like diffs._hunks
 def _file_lines(path: str, patch: str) -> tuple[Line, ...]:
     """A file's diff lines with their scopes, read once: a dozen rules walk the same lines."""
     language = language_for(path)
