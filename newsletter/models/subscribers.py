@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
-from django.db import models
+from django.db import connections, models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -145,23 +146,32 @@ class DeliveryQuerySet(models.QuerySet):
     def mark_sending(self, ids: Iterable[int], *, worker: str, now, sent: Iterable[int] = ()) -> int:
         """Claimed -> sending just before the handover, only while the claim is still the worker's
         and the subscriber still active; and, in the same UPDATE (one commit per message), the
-        `sent` ones the mail server accepted meanwhile -> sent."""
-        was_sent = models.Q(pk__in=list(sent), status__in=_TO_SENT)
-        handing = models.Q(
-            pk__in=list(ids), status__in=_TO_SENDING, claimed_by=worker, subscriber__status=Subscriber.Status.ACTIVE
-        )
+        `sent` ones the mail server accepted meanwhile -> sent.
 
-        def sent_else(value, otherwise):
-            return models.Case(models.When(was_sent, then=value), default=otherwise)
-
-        return self.filter(was_sent | handing).update(
-            status=sent_else(models.Value(_D.SENT), models.Value(_D.SENDING)),
-            sent_at=sent_else(models.Value(now), models.F("sent_at")),
-            last_error=sent_else(models.Value(""), models.F("last_error")),
-            attempts=sent_else(models.F("attempts"), models.F("attempts") + 1),
-            claimed_at=sent_else(models.F("claimed_at"), models.Value(now)),
-            claimed_by=worker,
-        )
+        It acts on the ids it is given (call it on the manager). This is the one write per message
+        of a dispatch, so its SQL is written once per list length: built through the ORM, the five
+        CASE expressions cost several milliseconds of Python per message, more than the database."""
+        if self.query.where:
+            raise TypeError("mark_sending acts on the ids it is given, not on a filtered queryset")
+        ids, sent = list(ids), list(sent)
+        if not (ids or sent):
+            return 0
+        connection = connections[self.db]
+        moment = connection.ops.adapt_datetimefield_value(now)
+        was_sent = [*sent, *_TO_SENT]
+        params = [
+            *was_sent, _D.SENT, _D.SENDING,
+            *was_sent, moment,
+            *was_sent,
+            *was_sent,
+            *was_sent, moment,
+            worker,
+            *was_sent,
+            *ids, *_TO_SENDING, worker, Subscriber.Status.ACTIVE,
+        ]  # fmt: skip
+        with connection.cursor() as cursor:
+            cursor.execute(_mark_sending_sql(self.db, len(ids), len(sent)), params)
+            return cursor.rowcount
 
     def retry_later(self, reason: str, at) -> int:
         return self.transition(
@@ -225,3 +235,43 @@ class Delivery(models.Model):
     def __str__(self) -> str:
         # No address: this is what the admin, its log and action pages show to editors too.
         return f"{self.report} → subscriber #{self.subscriber_id} ({self.status})"
+
+
+@cache
+def _mark_sending_sql(alias: str, handing: int, sent: int) -> str:
+    """DeliveryQuerySet.mark_sending's UPDATE on database `alias` for `handing` ids to mark sending
+    and `sent` ids to mark sent (its parameters in the order it lists them)."""
+    quote = connections[alias].ops.quote_name
+    meta = Delivery._meta
+    table, person = quote(meta.db_table), Subscriber._meta
+    names = ("id", "status", "sent_at", "last_error", "attempts", "claimed_at", "claimed_by", "subscriber")
+    column = {name: quote(meta.get_field(name).column) for name in names}
+
+    def among(count: int) -> str:
+        return "(" + ", ".join(["%s"] * count) + ")" if count else "(NULL)"
+
+    was_sent = f"({column['id']} IN {among(sent)} AND {column['status']} IN {among(len(_TO_SENT))})"
+
+    def sent_else(value: str, otherwise: str) -> str:
+        return f"CASE WHEN {was_sent} THEN {value} ELSE {otherwise} END"
+
+    # Correlated, so it reads the row's own subscriber by primary key. As `subscriber IN (SELECT
+    # active ones)` PostgreSQL hashes every active subscriber for each UPDATE: 18 ms at 50,000.
+    active = (
+        f"EXISTS (SELECT 1 FROM {quote(person.db_table)} WHERE {quote(person.pk.column)}"
+        f" = {table}.{column['subscriber']} AND {quote(person.get_field('status').column)} = %s)"
+    )
+    handing_over = (
+        f"({column['id']} IN {among(handing)} AND {column['status']} IN {among(len(_TO_SENDING))}"
+        f" AND {column['claimed_by']} = %s AND {active})"
+    )
+    empty = "''"
+    assignments = [
+        f"{column['status']} = {sent_else('%s', '%s')}",
+        f"{column['sent_at']} = {sent_else('%s', column['sent_at'])}",
+        f"{column['last_error']} = {sent_else(empty, column['last_error'])}",
+        f"{column['attempts']} = {sent_else(column['attempts'], column['attempts'] + ' + 1')}",
+        f"{column['claimed_at']} = {sent_else(column['claimed_at'], '%s')}",
+        f"{column['claimed_by']} = %s",
+    ]
+    return f"UPDATE {table} SET {', '.join(assignments)} WHERE {was_sent} OR {handing_over}"
