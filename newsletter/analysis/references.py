@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 _OWN_SUFFIX = re.compile(r"\s*\(#\d+\)\s*$")
 _TAGS = re.compile(r"^\s*\[([^\]]{1,40})\]\s*:?\s*")
-# A reference to a change of the same repository: #N, OWNER/NAME#N, or its pull/issue URL.
-_NUMBER = r"(?:https?://github\.com/(?P<url>[\w.-]+/[\w.-]+)/(?:pull|issues)/|(?P<repo>[\w.-]+/[\w.-]+)?#)(?P<n>\d+)"
+# A reference to a change of the same repository: #N, OWNER/NAME#N, or the URL of its pull (merge)
+# request or issue on whichever host it is (github.com/O/N/pull/N, a GitLab's O/N/-/merge_requests/N).
+_URL = r"https?://[\w.-]+(?::\d+)?/(?P<url>[\w.-]+/[\w.-]+)/(?:-/)?(?:pull|issues|merge_requests)/"
+_NUMBER = rf"(?:{_URL}|(?P<repo>[\w.-]+/[\w.-]+)?#)(?P<n>\d+)"
 _REVERT_VERB = r"revert(?:s|ed|ing)?"
 _REDO_VERB = r"(?:reapply|reapplies|re-apply|reland(?:s|ed)?|re-land(?:s|ed)?|redo(?:es)?|re-do|restore[sd]?)"
 _VERB_REF = re.compile(

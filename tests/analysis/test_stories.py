@@ -21,6 +21,10 @@ REPO = "vllm-project/vllm"
         ("[Redo] #17000 (#17050)", "", 17050, Reference("redo", (17000,))),
         ("Reapply #17000 with a fix (#17051)", "", 17051, Reference("redo", (17000,))),
         ("Reland https://github.com/vllm-project/vllm/pull/99 (#100)", "", 100, Reference("redo", (99,))),
+        # Any host's change URL: a GitLab merge request of the same repository, another repository's PR.
+        ("Revert https://git.example.com/vllm-project/vllm/-/merge_requests/98 (#100)", "", 100,
+         Reference("revert", (98,))),
+        ("Revert https://github.com/other-org/vllm/pull/97 (#100)", "", 100, Reference("revert")),
         ('Revert "Revert "Faster MoE (#1)" (#2)" (#3)', "", 3,
          Reference("redo", (1, 2), ("Faster MoE", 'Revert "Faster MoE (#1)"'))),
         ("[Misc] Undo a change (#5)", "Reverts vllm-project/vllm#4", 5, Reference("revert", (4,))),
