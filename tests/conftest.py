@@ -86,12 +86,15 @@ def smtp(smtp_server, settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Rate limits live in the cache: every test starts with none spent."""
-    from django.core.cache import cache
+    """Rate limits live in the cache, archive pages in the memory one too: every test starts with
+    none spent and nothing rendered."""
+    from django.core.cache import caches
 
-    cache.clear()
+    for cache in caches.all():
+        cache.clear()
     yield
-    cache.clear()
+    for cache in caches.all():
+        cache.clear()
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@
 Only sent reports are public; any other date is a 404. Pages are in REPORT_LANGUAGE unless
 `?lang=` asks for the other language (when that issue was sent in it too): the page's words too
 are rendered in that language (`in_page_language`). Every page carries
-ETag and Last-Modified and answers a conditional request with 304; all but the home page (which
-holds the visitor's CSRF token) are cached whole (archive_cache.py).
+ETag and Last-Modified and answers a conditional request with 304, and is cached whole
+(archive_cache.py); the home page with a placeholder for the visitor's CSRF token.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.feedgenerator import Atom1Feed
@@ -35,7 +35,14 @@ from newsletter.models import Report, ReportSection, Repository
 from newsletter.render.html import stylesheet
 from newsletter.render.markdown import render_markdown, report_parts, report_url
 from newsletter.render.page import anchor, page_parts, section_html
-from newsletter.views.archive_cache import Validators, archive_state, public_page, validators, with_validators
+from newsletter.views.archive_cache import (
+    Validators,
+    archive_state,
+    public_page,
+    stored_page,
+    validators,
+    with_validators,
+)
 
 PAGE_SIZE = 20
 CODE_CSS = stylesheet()
@@ -113,34 +120,40 @@ def home_validators(request: HttpRequest) -> Validators:
     return validators("home", language, state.fingerprint, cookie, changed=state.changed)
 
 
+# What the cached home page holds where the visitor's CSRF token goes (letters, digits and
+# dashes: the template escapes nothing of it).
+TOKEN_PLACEHOLDER = "csrf-token-of-the-visitor-9f2c4e"
+
+
 @require_safe
 @vary_on_cookie
 @cache_control(private=True, no_cache=True)
 @with_validators(home_validators)
 @in_page_language
 def home(request: HttpRequest) -> HttpResponse:
+    """The same page for everyone but the form's CSRF token: cached whole, like the other pages,
+    under the archive's state, with the visitor's token put in on the way out."""
     language = language_of(request)
     state = archive_state(request, language)
+    key = "archive-home:" + validators("home page", language, state.fingerprint, changed=None).etag
+    response = stored_page(key, lambda: render_home(request, language, state))
+    response.content = response.content.replace(TOKEN_PLACEHOLDER.encode(), get_token(request).encode())
+    return response
+
+
+def render_home(request: HttpRequest, language: str, state) -> HttpResponse:
     context = {
         "form": SubscribeForm(),
         "canonical": settings.SITE_URL + "/" + language_query(language),
         "page_language": language,
         "code_css": CODE_CSS,
+        "csrf_token": TOKEN_PLACEHOLDER,  # above what the context processors give: the page is everyone's
     }
-    if state.latest:
-        # The issue is the same for everyone: cached like the other pages, under the archive's
-        # state; only the form around it (the token) is made for each visitor.
-        key = "archive-home:" + validators("home issue", language, state.fingerprint, changed=None).etag
-        context["latest"] = cache.get_or_set(key, lambda: latest_issue(language), settings.ARCHIVE_CACHE_SECONDS)
+    report = sent(language).order_by("-date").first() if state.latest else None
+    if report is not None:  # None: withdrawn a moment ago; the archive's state has moved on with it
+        issue = {**site(None), **_issue_context(report)}
+        context["latest"] = {"title": issue["page"]["title"], "html": render_to_string("site/_latest.html", issue)}
     return render(request, "site/home.html", context)
-
-
-def latest_issue(language: str) -> dict | None:
-    report = sent(language).order_by("-date").first()
-    if report is None:
-        return None  # withdrawn a moment ago; the archive's state has moved on with it
-    context = {**site(None), **_issue_context(report)}
-    return {"title": context["page"]["title"], "html": render_to_string("site/_latest.html", context)}
 
 
 def archive_validators(request: HttpRequest) -> Validators:

@@ -11,8 +11,11 @@ pages' version is every sent issue of the language (how many, the latest `update
 `sent_at`). The cache timeout only bounds how long an entry nobody asks for stays.
 
 The query runs only when the language's archive version (newsletter.archive_version, written by
-every change of a public report) moved since the state was last read, or is gone: the state is
-kept in the cache beside the version it was read under, and a request reads both in one go.
+every change of a public report) moved since the state was last read, or is gone: each process
+keeps the state in memory under the version it was read under. Pages are kept in two places
+under keys made from their ETag: the shared cache (rendered once for all processes) and each
+process's memory (the "pages" cache). A cached page then costs one read of the shared cache, the
+version, like a trivial view plus a lookup.
 
 The language comes from the URL (`?lang=`), never from Accept-Language or a cookie, so it is part
 of every key and ETag, and no response needs to vary on a header for it.
@@ -28,7 +31,7 @@ from datetime import UTC, date, datetime
 from functools import wraps
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -41,6 +44,7 @@ from newsletter.models import Report
 # Part of every key: raise it when the pages' markup changes, so a deployment serves no page
 # rendered by the code before it.
 MARKUP_VERSION = 1
+MEMORY = "pages"  # the cache in this process's memory (settings.CACHES)
 
 
 @dataclass(frozen=True)
@@ -64,18 +68,17 @@ def archive_state(request: HttpRequest, language: str, day: date | None = None) 
 
 
 def remembered_state(language: str, day: date | None) -> ArchiveState:
-    """The state as last read under the current archive version; read again (one query) when the
-    version moved since, or when either is gone from the cache."""
-    version_key, state_key = archive_version.key(language), f"archive-state:{language}:{day or ''}"
-    found = cache.get_many([version_key, state_key])
-    version = found.get(version_key)
+    """The state as read under the current archive version (kept in this process's memory under
+    that version); read again (one query) when the version moved, or when it is gone."""
+    version = cache.get(archive_version.key(language))
     if version is None:
         version = archive_version.establish(language)
-    remembered = found.get(state_key)
-    if remembered is not None and remembered[0] == version:
-        return remembered[1]
-    state = read_state(language, day)
-    cache.set(state_key, (version, state), settings.ARCHIVE_CACHE_SECONDS)
+    memory = caches[MEMORY]
+    key = f"archive-state:{language}:{day or ''}:{version}"
+    state = memory.get(key)
+    if state is None:
+        state = read_state(language, day)
+        memory.set(key, state)
     return state
 
 
@@ -184,17 +187,29 @@ def public_page(describe: Describe):
             found = describe(request, *args, **kwargs)
             if found is None:
                 return view(request, *args, **kwargs)
-            key = f"archive-page:{found.etag}"
-            response = cache.get(key)
-            if response is None:
-                response = view(request, *args, **kwargs)
-                # The archive's own Last-Modified is set on the way out (the feed sets its newest
-                # entry's, which is not what If-Modified-Since is compared with).
-                response.headers.pop("Last-Modified", None)
-                if response.status_code == 200:
-                    cache.set(key, response, settings.ARCHIVE_CACHE_SECONDS)
-            return response
+            return stored_page(f"archive-page:{found.etag}", lambda: view(request, *args, **kwargs))
 
         return require_safe(cache_control(public=True, no_cache=True)(with_validators(describe)(cached)))
 
     return decorate
+
+
+def stored_page(key: str, render: Callable[[], HttpResponse]) -> HttpResponse:
+    """The response stored under `key`, a key that changes with the page's content: from this
+    process's memory, else from the shared cache (rendered once for every process), else rendered
+    now and kept in both. Only a 200 is kept."""
+    memory = caches[MEMORY]
+    response = memory.get(key)
+    if response is not None:
+        return response
+    response = cache.get(key)
+    if response is None:
+        response = render()
+        if response.status_code != 200:
+            return response
+        # The archive's own Last-Modified is set on the way out (the feed sets its newest entry's,
+        # which is not what If-Modified-Since is compared with).
+        response.headers.pop("Last-Modified", None)
+        cache.set(key, response, settings.ARCHIVE_CACHE_SECONDS)
+    memory.set(key, response)
+    return response
