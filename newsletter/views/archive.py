@@ -24,6 +24,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import escape
+from django.utils.translation import gettext
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_cookie
@@ -255,11 +256,13 @@ class ContentAtom1Feed(Atom1Feed):
 
 
 class IssuesFeed(Feed):
-    """The newest issues in the language `?lang=` asks for, each in full."""
+    """The newest issues in the language `?lang=` asks for, each in full, described in it too."""
 
     feed_type = ContentAtom1Feed
     title = "AI Infra Daily"
-    subtitle = "What changed in vLLM, SGLang, FlashInfer and more, every morning."
+
+    def subtitle(self, language: str) -> str:
+        return gettext("What changed in vLLM, SGLang, FlashInfer and more, every morning, explained by engineers.")
 
     def get_object(self, request: HttpRequest) -> str:
         return language_of(request)
@@ -309,4 +312,4 @@ def feed_validators(request: HttpRequest) -> Validators:
     return validators("feed", language, state.fingerprint, changed=state.changed)
 
 
-feed = public_page(feed_validators)(IssuesFeed())
+feed = public_page(feed_validators)(in_page_language(IssuesFeed()))

@@ -130,6 +130,14 @@ def test_the_feed_is_valid_atom_with_full_content(client, two_sent):
         datetime.fromisoformat(entry.find(f"{ATOM}updated").text)
         content = entry.find(f"{ATOM}content")
         assert content.get("type") == "html" and "<h2>vLLM</h2>" in content.text and "<script" not in content.text
+    assert "每天早上" in feed.find(f"{ATOM}subtitle").text  # described in the feed's language
+
+
+def test_the_feed_of_another_language_is_described_in_it(client, collected):
+    sent(date(2026, 1, 29), language="en")
+    feed = ET.fromstring(client.get("/feed/?lang=en").content)
+    assert feed.find(f"{ATOM}subtitle").text.startswith("What changed in vLLM")
+    assert [e.find(f"{ATOM}title").text for e in feed.findall(f"{ATOM}entry")] == ["AI Infra Daily · 2026-01-29"]
 
 
 def test_a_hostile_title_is_text_on_every_page(client, collected):
