@@ -70,6 +70,19 @@ def added_line(request, path_part=""):
     raise AssertionError("no added line in the prompt")
 
 
+def answer_moe_commit(fake, fields):
+    """Pick vLLM's c4e744d and script its answer: fields(path, line) given a line its diff really adds
+    to the MoE kernel, so what the answer quotes is what the prompt showed. Returns the full sha."""
+    sha = full("c4e744d")
+    pick(fake, VLLM, "c4e744d")
+
+    def answer(request):
+        return {"sha": sha, **fields(*added_line(request, "moe_permute_unpermute_op.cu"))}
+
+    fake.enqueue("commit_item", answer, sha=sha)
+    return sha
+
+
 # --- the whole path ---------------------------------------------------------------------------------
 def test_select_map_reduce_with_structured_output_and_cached_prefixes(collected, fake_anthropic):
     report = build()
@@ -178,13 +191,8 @@ def test_three_commits_or_fewer_need_no_selection(collected, fake_anthropic):
 
 # --- one commit: good, lying and broken answers ------------------------------------------------------
 def test_a_good_answer_becomes_the_item(collected, fake_anthropic):
-    sha = full("c4e744d")
-    pick(fake_anthropic, VLLM, "c4e744d")
-
-    def answer(request):
-        path, line = added_line(request, "moe_permute_unpermute_op.cu")
+    def fields(path, line):
         return {
-            "sha": sha,
             "headline": "CUTLASS FP8 MoE：`moe_permute` 按专家对齐的偏移改写",
             "category": "Perf",
             "details": "`moe_permute` 现在直接读取对齐后的专家起始偏移，不再在内核里重复计算。"
@@ -199,7 +207,7 @@ def test_a_good_answer_becomes_the_item(collected, fake_anthropic):
             "risk": "medium",
         }
 
-    fake_anthropic.enqueue("commit_item", answer, sha=sha)
+    sha = answer_moe_commit(fake_anthropic, fields)
     _, draft = analyze()
     request = next(r for r in fake_anthropic.of_kind("commit_item") if r.sha == sha)
     assert request.language == "zh" and "写作规范" in request.system
@@ -218,13 +226,8 @@ def test_a_good_answer_becomes_the_item(collected, fake_anthropic):
 
 
 def test_a_lying_answer_loses_what_the_sources_do_not_support(collected, fake_anthropic):
-    sha = full("c4e744d")
-    pick(fake_anthropic, VLLM, "c4e744d")
-
-    def answer(request):
-        path, line = added_line(request, "moe_permute_unpermute_op.cu")
+    def fields(path, line):
         return {
-            "sha": sha,
             "headline": "`permute_everything_v9` 重写",  # a name the commit does not have
             "category": "Perf",
             "details": "改动集中在 MoE 的 permute 路径。它新增了 `invented_helper_fn` 来缓存偏移。吞吐提升了 87.5%。",
@@ -241,7 +244,7 @@ def test_a_lying_answer_loses_what_the_sources_do_not_support(collected, fake_an
             "risk": "high",
         }
 
-    fake_anthropic.enqueue("commit_item", answer, sha=sha)
+    sha = answer_moe_commit(fake_anthropic, fields)
     _, draft = analyze()
     lied = item(draft, "c4e744d")
     commit = Commit.objects.get(sha=sha)
