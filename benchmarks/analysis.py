@@ -24,26 +24,33 @@ KINDS = ("selection", "commit_item", "repository_synthesis", "issue_synthesis")
 BUDGET = 0.10  # dollars per issue
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=5, help="heuristic builds to take the median of")
-    parser.add_argument("--language", default="zh", choices=("zh", "en"))
-    args = parser.parse_args()
-
+def bundled_days_with_fake_claude(prefix: str) -> tuple[list, object]:
+    """A scratch database holding every bundled day, collected offline, and the Claude client pointed
+    at a started fake Messages API: returns the days and the fake (the caller stops it)."""
     os.environ["GITHUB_CACHE_DIR"] = "off"
-    django_in_scratch("bench-analysis-")
+    django_in_scratch(prefix)
     from django.conf import settings
 
-    from newsletter.analysis import prompts
-    from newsletter.analysis.pricing import cache_minimum, cost, estimated_tokens
-    from newsletter.build import build_report
-    from newsletter.models import CommitAnalysis, Report
     from tests.fake_anthropic import FakeAnthropic
 
     days = collect_bundled_days()
     fake = FakeAnthropic().start()
     os.environ["ANTHROPIC_BASE_URL"] = fake.url
     settings.ANTHROPIC_API_KEY = "sk-bench"
+    return days, fake
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="heuristic builds to take the median of")
+    parser.add_argument("--language", default="zh", choices=("zh", "en"))
+    args = parser.parse_args()
+
+    days, fake = bundled_days_with_fake_claude("bench-analysis-")
+    from newsletter.analysis import prompts
+    from newsletter.analysis.pricing import cache_minimum, cost, estimated_tokens
+    from newsletter.build import build_report
+    from newsletter.models import CommitAnalysis, Report
 
     print(f"Claude path on {len(days)} bundled days ({args.language}), measured at the fake Messages API\n")
     header = ("day", "build", "kind", "model", "calls", "input", "cache write", "cache read", "output", "cost $")

@@ -14,11 +14,11 @@ The Claude path runs against the fake Messages API of tests/fake_anthropic.py: i
 fake's, so for that analyzer the figures measure the pipeline and its checks, not Claude's writing.
 """
 
-import os
 import re
 from collections import Counter
 
-from scratch import ROOT, collect_bundled_days, django_in_scratch
+from analysis import bundled_days_with_fake_claude
+from scratch import ROOT
 from triage import peer_picks
 
 EXAMPLES = ROOT.parent / "shared" / "report-examples"
@@ -76,21 +76,12 @@ def states_a_fact(details: str) -> bool:
 
 
 def main() -> None:
-    os.environ["GITHUB_CACHE_DIR"] = "off"
-    django_in_scratch("bench-quality-")
-    from django.conf import settings
-
+    days, fake = bundled_days_with_fake_claude("bench-quality-")
     from newsletter.build import check_draft, make_analyzer
     from newsletter.gather import day_input
     from newsletter.models import Report, ReportItem
     from newsletter.render.markdown import render_markdown
     from newsletter.store import store_draft
-    from tests.fake_anthropic import FakeAnthropic
-
-    days = collect_bundled_days()
-    fake = FakeAnthropic().start()
-    os.environ["ANTHROPIC_BASE_URL"] = fake.url
-    settings.ANTHROPIC_API_KEY = "sk-bench"
 
     print("The examples in shared/report-examples/ (what readers expect):")
     for path in sorted(EXAMPLES.glob("2026-*.md")):
