@@ -30,6 +30,12 @@ def source_of(repository: Repository) -> Source:
     return source_for(repository.host, settings)
 
 
+def row_of(model, repository: Repository, source, fields: list[str], **values):
+    """A `model` row of `repository` with `fields` read from `source` (a record or a row that names
+    them the same), and `values` set over them."""
+    return model(repository=repository, **({name: getattr(source, name) for name in fields} | values))
+
+
 def collect_day(
     *,
     repository: Repository,
@@ -68,21 +74,17 @@ def store_snapshot(repository: Repository, snapshot: RepositorySnapshot) -> None
     if snapshot.default_branch and snapshot.default_branch != repository.default_branch:
         repository.default_branch = snapshot.default_branch
         repository.save(update_fields=["default_branch"])
+    # Lengths are cut to the columns': a host may send a longer name than the row keeps.
     commits = [
-        Commit(
-            repository=repository,
+        row_of(
+            Commit,
+            repository,
+            record,
+            COMMIT_FIELDS,
             sha=record.sha,
-            title=record.title,
-            message=record.message,
             author_name=record.author_name[:255],
             author_login=record.author_login[:100],
-            authored_at=record.authored_at,
-            committed_at=record.committed_at,
-            html_url=record.html_url,
-            additions=record.additions,
-            deletions=record.deletions,
             files=[change.as_dict() for change in record.files],
-            pr_number=record.pr_number,
         )
         for record in snapshot.commits
     ]
@@ -90,20 +92,14 @@ def store_snapshot(repository: Repository, snapshot: RepositorySnapshot) -> None
         commits, batch_size=100, update_conflicts=True, unique_fields=["repository", "sha"], update_fields=COMMIT_FIELDS
     )
     issues = [
-        Issue(
-            repository=repository,
+        row_of(
+            Issue,
+            repository,
+            record,
+            ISSUE_FIELDS,
             number=record.number,
-            title=record.title,
-            body=record.body,
-            state=record.state,
             labels=list(record.labels),
             author_login=record.author_login[:100],
-            comments=record.comments,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-            closed_at=record.closed_at,
-            html_url=record.html_url,
-            is_pull_request=record.is_pull_request,
         )
         for record in snapshot.issues
     ]

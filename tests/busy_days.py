@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date, timedelta
 
+from newsletter.collect import COMMIT_FIELDS, ISSUE_FIELDS, row_of
 from newsletter.days import day_window
 from newsletter.models import Commit, Issue, Repository
 
@@ -18,20 +19,15 @@ DAY = date(2026, 1, 29)
 
 def _copy_commit(commit: Commit, repository: Repository, salt: str, shift: timedelta = timedelta()) -> Commit:
     sha = hashlib.sha1(f"{repository.full_name}:{commit.sha}:{salt}".encode()).hexdigest()
-    return Commit(
-        repository=repository,
+    return row_of(
+        Commit,
+        repository,
+        commit,
+        COMMIT_FIELDS,
         sha=sha,
-        title=commit.title,
-        message=commit.message,
-        author_name=commit.author_name,
-        author_login=commit.author_login,
         authored_at=commit.authored_at + shift,
         committed_at=commit.committed_at + shift,
         html_url=f"{repository.html_url}/commit/{sha}",
-        additions=commit.additions,
-        deletions=commit.deletions,
-        files=commit.files,
-        pr_number=commit.pr_number,
     )
 
 
@@ -53,21 +49,7 @@ def many_repositories(count: int, day: date = DAY) -> list[Repository]:
             _copy_commit(c, copy, "copy") for c in Commit.objects.filter(repository=source).on_day(day)
         )
         Issue.objects.bulk_create(
-            Issue(
-                repository=copy,
-                number=i.number,
-                title=i.title,
-                body=i.body,
-                state=i.state,
-                labels=i.labels,
-                author_login=i.author_login,
-                comments=i.comments,
-                created_at=i.created_at,
-                updated_at=i.updated_at,
-                closed_at=i.closed_at,
-                html_url=f"{copy.html_url}/issues/{i.number}",
-                is_pull_request=i.is_pull_request,
-            )
+            row_of(Issue, copy, i, ISSUE_FIELDS, number=i.number, html_url=f"{copy.html_url}/issues/{i.number}")
             for i in Issue.objects.filter(repository=source).on_day(day)
         )
         chosen.append(copy)
