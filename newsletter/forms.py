@@ -39,9 +39,10 @@ class SubscribeForm(PreferencesFields):
 
     field_order = ["email", "repositories", "language", "format", "consent", "website"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, language: str | None = None, **kwargs):
+        """`language`: the one the form is shown in, which the reader most likely wants to read."""
         super().__init__(*args, **kwargs)
-        self.fields["language"].initial = settings.REPORT_LANGUAGE
+        self.fields["language"].initial = language or settings.REPORT_LANGUAGE
         self.fields["format"].initial = Subscriber.Format.HTML
         self.fields["repositories"].initial = list(Repository.objects.enabled())
         self.fields["consent"].label = CONSENT

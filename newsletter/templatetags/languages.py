@@ -1,9 +1,11 @@
 """Template tags for the report languages: `{% language language|locale %}` renders a block in a
-subscriber's language, `{% html_lang %}` and `{% og_locale %}` say the active one as HTML does."""
+subscriber's language, `{% html_lang %}` and `{% og_locale %}` say the active one as HTML does,
+`{% language_query %}` keeps a link in it."""
 
 from django import template
 
 from newsletter.languages import HTML_LANGS, LOCALES, OG_LOCALES, current_language
+from newsletter.languages import language_query as query_for
 
 register = template.Library()
 
@@ -22,3 +24,9 @@ def html_lang() -> str:
 @register.simple_tag
 def og_locale() -> str:
     return OG_LOCALES[current_language()]
+
+
+@register.simple_tag(name="language_query")
+def language_query() -> str:
+    """`?lang=…` for a link that stays in the active language ("" for the site's own)."""
+    return query_for(current_language())

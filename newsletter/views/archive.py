@@ -10,7 +10,6 @@ ETag and Last-Modified and answers a conditional request with 304, and is cached
 from __future__ import annotations
 
 from datetime import date
-from functools import wraps
 from math import ceil
 from urllib.parse import urlencode
 
@@ -31,7 +30,7 @@ from django.views.decorators.vary import vary_on_cookie
 
 from newsletter.context import site
 from newsletter.forms import SubscribeForm
-from newsletter.languages import rendered_in
+from newsletter.languages import in_page_language, language_of, language_query
 from newsletter.models import Report, ReportSection, Repository
 from newsletter.render.html import stylesheet
 from newsletter.render.markdown import render_markdown, report_parts, report_url
@@ -47,26 +46,6 @@ from newsletter.views.archive_cache import (
 
 PAGE_SIZE = 20
 CODE_CSS = stylesheet()
-
-
-def language_of(request: HttpRequest) -> str:
-    wanted = request.GET.get("lang", settings.REPORT_LANGUAGE)
-    return wanted if wanted in ("zh", "en") else settings.REPORT_LANGUAGE
-
-
-def in_page_language(view):
-    """The page's words in the language it shows, the one `?lang=` asks for."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        with rendered_in(language_of(request)):
-            return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def language_query(language: str) -> str:
-    return "" if language == settings.REPORT_LANGUAGE else f"?lang={language}"
 
 
 def canonical_query(repository: Repository | None, language: str) -> str:
@@ -144,7 +123,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def render_home(request: HttpRequest, language: str, state) -> HttpResponse:
     context = {
-        "form": SubscribeForm(),
+        "form": SubscribeForm(language=language),
         "canonical": settings.SITE_URL + "/" + language_query(language),
         "page_language": language,
         "code_css": CODE_CSS,

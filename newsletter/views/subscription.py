@@ -22,7 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from newsletter.forms import CONSENT, PreferencesForm, SubscribeForm
-from newsletter.languages import rendered_in
+from newsletter.languages import in_page_language, language_of, rendered_in
 from newsletter.mail import already_subscribed_email, confirmation_email, link_for
 from newsletter.models import Subscriber, normalize_email
 from newsletter.tokens import BadToken, read_token
@@ -60,8 +60,8 @@ def _over_limit(request: HttpRequest) -> bool:
 
 
 def in_site_language(view):
-    """The subscription pages, and the consent a visitor agrees to, are in the site's language
-    (REPORT_LANGUAGE), whatever language the process has active."""
+    """The pages a link in an email opens are in the site's language (REPORT_LANGUAGE), whatever
+    language the process has active."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -75,11 +75,11 @@ def bad_link(request: HttpRequest) -> HttpResponse:
     return render(request, "pages/bad_link.html", status=400)
 
 
-@in_site_language
+@in_page_language  # the consent is recorded in the words the visitor was shown
 @require_http_methods(["GET", "POST"])
 def subscribe(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
-        return render(request, "pages/subscribe.html", {"form": SubscribeForm()})
+        return render(request, "pages/subscribe.html", {"form": SubscribeForm(language=language_of(request))})
     form = SubscribeForm(request.POST)
     if form.is_bot:
         return render(request, "pages/check_inbox.html")  # the same answer a person gets, and nothing done

@@ -40,6 +40,23 @@ def test_the_form_offers_every_enabled_repository(client):
     assert 'name="website"' in page and 'class="trap"' in page
 
 
+def test_the_form_is_in_the_language_the_page_asks_for_and_so_is_the_consent_kept(client, smtp):
+    """`/?lang=en` on a Chinese site: an English form that posts in English, and the English consent
+    is the one recorded; the site's own language needs no `?lang=`."""
+    home = client.get("/?lang=en").content.decode()
+    assert 'action="/subscribe/?lang=en"' in home and "I agree to receive AI Infra Daily" in home
+    assert '<option value="en" selected>' in home  # the language a reader of this page most likely wants
+    assert 'href="/subscribe/?lang=en"' in home  # the navigation stays in it too
+    assert "我同意" not in home
+    page = client.get("/subscribe/?lang=en").content.decode()
+    assert 'action="/subscribe/?lang=en"' in page and "Subscribe to AI Infra Daily" in page
+    answer = client.post("/subscribe/?lang=en", form_data())
+    assert answer.status_code == 200 and "请查收邮件" not in answer.content.decode()
+    assert Subscriber.objects.get().consent_text.startswith("I agree to receive AI Infra Daily")
+    site = client.get("/").content.decode()
+    assert 'action="/subscribe/"' in site and "我同意" in site and '<option value="zh" selected>' in site
+
+
 def test_subscribe_confirm_preferences_unsubscribe(client, smtp):
     answer = client.post("/subscribe/", form_data())
     assert answer.status_code == 200 and "请查收邮件" in answer.content.decode()
