@@ -32,6 +32,17 @@ def statuses(report):
     return dict(Delivery.objects.filter(report=report).values_list("subscriber__email", "status"))
 
 
+def busy_then_ok(smtp, settings, retry_seconds):
+    """An approved report for two subscribers, the first refused once for now: one send is left to
+    retry after `retry_seconds`. Returns the report."""
+    settings.DELIVERY_RETRY_SECONDS = retry_seconds
+    report = approved_report()
+    subscriber("busy@example.com")
+    subscriber("ok@example.com")
+    smtp.refuse("busy@example.com", "451 4.7.1 later", None)
+    return report
+
+
 def test_everyone_gets_exactly_one_and_the_report_is_sent(collected, smtp):
     report = approved_report()
     for n in range(30):
@@ -85,11 +96,7 @@ def test_permanent_failures_fail_and_repeated_ones_bounce(collected, smtp):
 
 
 def test_no_wait_leaves_retries_for_later_and_a_rerun_resumes(collected, smtp, settings):
-    settings.DELIVERY_RETRY_SECONDS = 0.5
-    report = approved_report()
-    subscriber("busy@example.com")
-    subscriber("ok@example.com")
-    smtp.refuse("busy@example.com", "451 4.7.1 later", None)
+    report = busy_then_ok(smtp, settings, retry_seconds=0.5)
     call_command("send_report", "--date", "2026-01-29", "--no-wait", stdout=StringIO())
     report.refresh_from_db()
     assert report.status == "sending" and statuses(report) == {"busy@example.com": "pending", "ok@example.com": "sent"}
@@ -160,11 +167,7 @@ def test_the_task_sends_and_schedules_retries(collected, smtp, settings):
 
     from newsletter.tasks import dispatch_report_task
 
-    settings.DELIVERY_RETRY_SECONDS = 30
-    report = approved_report()
-    subscriber("busy@example.com")
-    subscriber("ok@example.com")
-    smtp.refuse("busy@example.com", "451 4.7.1 later", None)
+    report = busy_then_ok(smtp, settings, retry_seconds=30)
     result = dispatch_report_task(report.pk)
     assert "1 sent" in result and "1 pending" in result
     (retry,) = Schedule.objects.filter(func="newsletter.tasks.dispatch_report_task")
