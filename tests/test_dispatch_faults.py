@@ -34,6 +34,19 @@ def deliveries(report) -> dict[str, Delivery]:
     return {d.subscriber.email: d for d in Delivery.objects.filter(report=report).select_related("subscriber")}
 
 
+def given_up_on_b(smtp, settings, stage, reply) -> Delivery:
+    """B's delivery after the server answered `reply` at `stage` every time and both allowed attempts
+    were spent; A and C are sent."""
+    settings.DELIVERY_MAX_ATTEMPTS = 2
+    report = approved_report()
+    three_readers()
+    smtp.script(B, stage, reply)
+    assert dispatch_report(report).counts == {"sent": 2, "failed": 1}
+    failed = deliveries(report)[B]
+    assert failed.attempts == 2
+    return failed
+
+
 def before_rcpt(monkeypatch, address, action):
     """Run `action` just before the client sends RCPT TO `address` (so while that message is being handed over)."""
     original = smtplib.SMTP.rcpt
@@ -44,6 +57,18 @@ def before_rcpt(monkeypatch, address, action):
         return original(self, recip, options)
 
     monkeypatch.setattr(smtplib.SMTP, "rcpt", rcpt)
+
+
+def after_claim(monkeypatch, action):
+    """Run `action` each time the worker has claimed a batch, before it sends any of it."""
+    original = dispatch.claim_batch
+
+    def claim_batch(*args, **kwargs):
+        claimed = original(*args, **kwargs)
+        action()
+        return claimed
+
+    monkeypatch.setattr(dispatch, "claim_batch", claim_batch)
 
 
 # --- the mail server ------------------------------------------------------------------------------
@@ -77,13 +102,8 @@ def test_a_451_after_the_content_is_a_temporary_failure(collected, smtp):
 
 
 def test_a_421_every_time_gives_up_after_the_limit_and_never_becomes_unknown(collected, smtp, settings):
-    settings.DELIVERY_MAX_ATTEMPTS = 2
-    report = approved_report()
-    three_readers()
-    smtp.script(B, "data", "421 4.3.2 Try again later")
-    assert dispatch_report(report).counts == {"sent": 2, "failed": 1}
-    failed = deliveries(report)[B]
-    assert failed.attempts == 2 and failed.last_error.startswith("gave up after 2 attempts: 421")
+    failed = given_up_on_b(smtp, settings, "data", "421 4.3.2 Try again later")
+    assert failed.last_error.startswith("gave up after 2 attempts: 421")
 
 
 @pytest.mark.parametrize("action", [KEEP_AND_DROP, DROP], ids=["accepted-reply-lost", "not-accepted"])
@@ -109,13 +129,8 @@ def test_a_connection_broken_before_data_is_not_ambiguous_and_is_tried_again_at_
 
 
 def test_a_connection_that_keeps_breaking_before_data_is_retried_later_then_given_up(collected, smtp, settings):
-    settings.DELIVERY_MAX_ATTEMPTS = 2
-    report = approved_report()
-    three_readers()
-    smtp.script(B, "rcpt", DROP)
-    assert dispatch_report(report).counts == {"sent": 2, "failed": 1}
-    failed = deliveries(report)[B]
-    assert failed.attempts == 2 and "before the message was sent" in failed.last_error
+    failed = given_up_on_b(smtp, settings, "rcpt", DROP)
+    assert "before the message was sent" in failed.last_error
 
 
 def test_a_connection_the_server_closed_between_messages_is_reopened(collected, smtp):
@@ -221,14 +236,7 @@ def test_who_left_after_the_deliveries_were_created_is_skipped_at_claim(collecte
 def test_who_unsubscribes_between_claim_and_send_gets_nothing(collected, smtp, monkeypatch):
     report = approved_report()
     readers = three_readers()
-    original = dispatch.claim_batch
-
-    def claim_batch(*args, **kwargs):
-        claimed = original(*args, **kwargs)
-        readers[1].unsubscribe()
-        return claimed
-
-    monkeypatch.setattr(dispatch, "claim_batch", claim_batch)
+    after_claim(monkeypatch, readers[1].unsubscribe)
     assert dispatch_report(report).counts == {"sent": 2, "skipped": 1}
     assert deliveries(report)[B].last_error == "subscriber unsubscribed before sending"
     assert sorted(smtp.recipients()) == [A, C]
@@ -245,14 +253,7 @@ def test_who_unsubscribes_while_the_batch_is_being_sent_gets_nothing(collected, 
 def test_a_subscriber_deleted_between_claim_and_send_gets_nothing(collected, smtp, monkeypatch):
     report = approved_report()
     readers = three_readers()
-    original = dispatch.claim_batch
-
-    def claim_batch(*args, **kwargs):
-        claimed = original(*args, **kwargs)
-        Subscriber.objects.filter(pk=readers[1].pk).delete()
-        return claimed
-
-    monkeypatch.setattr(dispatch, "claim_batch", claim_batch)
+    after_claim(monkeypatch, lambda: Subscriber.objects.filter(pk=readers[1].pk).delete())
     assert dispatch_report(report).counts == {"sent": 2}
     assert sorted(smtp.recipients()) == [A, C]
 
