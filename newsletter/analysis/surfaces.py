@@ -136,6 +136,11 @@ class _Found:
         if surface not in bucket:
             bucket.append(surface)
 
+    def breaks(self, surface: Surface) -> None:
+        """A surface removed, renamed or given another default: it breaks a user, and it is a change."""
+        self.add("breaking", surface)
+        self.add("changed", surface)
+
 
 def public_file(path: str) -> bool:
     """Shipped code outside model directories, kernels, tests, benchmarks and docs."""
@@ -276,8 +281,7 @@ def _choices(change: dict, found: _Found) -> None:
                 found.add("added", Surface("value_added", value, name))
             if choices:
                 for value in sorted(old[name].items - new[name].items):
-                    found.add("breaking", Surface("value_removed", value, name))
-                    found.add("changed", Surface("value_removed", value, name))
+                    found.breaks(Surface("value_removed", value, name))
     # A value that only moved within the list is neither lost nor gained.
     for name, values in lost.items():
         for value in values & gained.get(name, set()):
@@ -295,8 +299,7 @@ _REGISTRY_NAME = re.compile(r"(REGISTRY|BACKENDS?|LOADERS?|PARSERS?|CONNECTORS?|
 
 def _registry_keys(name: str, removed: set[str], added: set[str], found: _Found) -> None:
     for key in sorted(removed):
-        found.add("breaking", Surface("registry_removed", key, name))
-        found.add("changed", Surface("registry_removed", key, name))
+        found.breaks(Surface("registry_removed", key, name))
     for key in sorted(added):
         found.add("added", Surface("registry_added", key, name))
         if re.search(r"backend|loader|connector", name, re.I):
@@ -344,8 +347,7 @@ def _registered(files: list[dict], found: _Found) -> None:
                 still.update(re.findall(r"[\"']([\w.-]+)[\"']", text))
     for name, registry in gone.items():
         if name not in still:
-            found.add("breaking", Surface("registry_removed", name, registry))
-            found.add("changed", Surface("registry_removed", name, registry))
+            found.breaks(Surface("registry_removed", name, registry))
     for name, registry in came.items():
         if name not in gone:
             found.add("added", Surface("registry_added", name, registry))
@@ -374,21 +376,26 @@ def _flags(files: list[dict], found: _Found) -> None:
             for flag in before.keys() & after.keys():
                 if before[flag] and after[flag] and before[flag] != after[flag]:
                     surface = Surface("flag_default", flag, old=before[flag], new=after[flag])
-                    found.add("breaking", surface)
-                    found.add("changed", surface)
-    gone = [flag for flag in minus if flag not in plus]
-    new = [flag for flag in plus if flag not in minus]
-    for flag in gone:
-        twins = [n for n in new if plus[n] == minus[flag]]
+                    found.breaks(surface)
+    for flag in _removed_or_renamed("flag", minus, plus, found):
+        found.add("added", Surface("flag_added", flag))
+
+
+def _removed_or_renamed(kind: str, before: dict[str, str], after: dict[str, str], found: _Found) -> list[str]:
+    """Breaks every name of `before` (name -> the file it is in) that `after` lacks: as a rename when it
+    is the only one gone and one name came in its file, else as removed. Returns the names that came
+    and are no rename's new name, in `after`'s order."""
+    gone = [name for name in before if name not in after]
+    new = [name for name in after if name not in before]
+    for name in gone:
+        twins = [n for n in new if after[n] == before[name]]
         if len(gone) == 1 and len(twins) == 1:
-            surface = Surface("flag_renamed", flag, new=twins[0])
+            surface = Surface(f"{kind}_renamed", name, new=twins[0])
             new.remove(twins[0])
         else:
-            surface = Surface("flag_removed", flag)
-        found.add("breaking", surface)
-        found.add("changed", surface)
-    for flag in new:
-        found.add("added", Surface("flag_added", flag))
+            surface = Surface(f"{kind}_removed", name)
+        found.breaks(surface)
+    return new
 
 
 def _arguments(lines: list[str]) -> dict[str, str]:
@@ -426,22 +433,19 @@ def _fields(change: dict, found: _Found) -> None:
         for key in old.keys() & new.keys():
             if old[key] != new[key] and old[key] and new[key]:
                 surface = _field("field_default", key, protocol, old=old[key], new=new[key])
-                found.add("breaking", surface)
-                found.add("changed", surface)
+                found.breaks(surface)
         gone = {k: old[k] for k in old.keys() - new.keys()}
         came = {k: new[k] for k in new.keys() - old.keys()}
         if len(gone) == 1 and len(came) == 1 and next(iter(gone))[0] == next(iter(came))[0]:
             (owner, before), (_, after) = next(iter(gone)), next(iter(came))
             surface = _field("field_renamed", (owner, before), protocol, new=after)
-            found.add("breaking", surface)
-            found.add("changed", surface)
+            found.breaks(surface)
             continue
         removed.update(gone)
         added.update(came)
     for key in removed.keys() - added.keys():
         surface = _field("field_removed", key, protocol)
-        found.add("breaking", surface)
-        found.add("changed", surface)
+        found.breaks(surface)
     for key in added.keys() - removed.keys():
         found.add("added", _field("field_added", key, protocol))
 
@@ -512,29 +516,18 @@ def _env_vars(files: list[dict], found: _Found) -> None:
                 for match in _ENV_SET.finditer(text):
                     name = match.group("a") or match.group("b") or match.group("c")
                     found.add("changed", Surface("env_unset" if mark == "-" else "env_set", name))
-    gone = [n for n in defined["-"] if n not in defined["+"]]
-    new = [n for n in defined["+"] if n not in defined["-"]]
-    for name in gone:
-        twins = [n for n in new if defined["+"][n][0] == defined["-"][name][0]]
-        if len(gone) == 1 and len(twins) == 1:
-            surface = Surface("env_renamed", name, new=twins[0])
-            new.remove(twins[0])
-        else:
-            surface = Surface("env_removed", name)
-        found.add("breaking", surface)
-        found.add("changed", surface)
+    where = {mark: {name: path for name, (path, _) in defined[mark].items()} for mark in "-+"}
+    new = _removed_or_renamed("env", where["-"], where["+"], found)
     for name in defined["-"].keys() & defined["+"].keys():
         before, after = defined["-"][name][1], defined["+"][name][1]
         if before and after and before != after:
             surface = Surface("env_default", name, old=before, new=after)
-            found.add("breaking", surface)
-            found.add("changed", surface)
+            found.breaks(surface)
     for key in read["-"].keys() & read["+"].keys():
         before, after = read["-"][key], read["+"][key]
         if before and after and before != after:
             surface = Surface("env_default", key[1], old=before, new=after)
-            found.add("breaking", surface)
-            found.add("changed", surface)
+            found.breaks(surface)
     known = set(defined["-"]) | {name for _, name in read["-"]} | context | undocumented
     # A name the docs start listing and the code starts using is a new variable, however it is read.
     used = {name for name in documented if any(name in text for text in shipped_plus)}
