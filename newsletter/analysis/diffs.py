@@ -46,6 +46,11 @@ TOOLING_PATH = re.compile(
 # Model implementations and their configs/processors: classes and helpers there are internal to
 # one model, so removing or renaming them breaks nobody outside it.
 MODEL_PATH = re.compile(r"(^|/)models?/|(^|/)transformers_utils/(configs|processors)/|(^|/)multimodal/processors/")
+# A path's role is the first of these it matches: a test under a kernel directory is a test.
+_ROLE_PATHS = (
+    ("test", TEST_PATH), ("ci", CI_PATH), ("tooling", TOOLING_PATH),
+    ("docs", DOC_PATH), ("bench", BENCH_PATH), ("kernel", KERNEL_PATH),
+)  # fmt: skip
 
 # Definitions of public symbols as they appear in a diff line. Python functions and classes count
 # only at module level (an indented def is a method or a local helper); C++/Rust types anywhere.
@@ -69,18 +74,9 @@ def language_for(path: str) -> str | None:
 @lru_cache(maxsize=8192)
 def file_role(path: str) -> str:
     """One of test, ci, tooling, docs, bench, kernel, source, other: what kind of change a file is."""
-    if TEST_PATH.search(path):
-        return "test"
-    if CI_PATH.search(path):
-        return "ci"
-    if TOOLING_PATH.search(path):
-        return "tooling"
-    if DOC_PATH.search(path):
-        return "docs"
-    if BENCH_PATH.search(path):
-        return "bench"
-    if KERNEL_PATH.search(path):
-        return "kernel"
+    for role, pattern in _ROLE_PATHS:
+        if pattern.search(path):
+            return role
     if language_for(path) in SOURCE_LANGUAGES:
         return "source"
     return "other"
