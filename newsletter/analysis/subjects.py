@@ -43,69 +43,72 @@ DTYPES = [
     (r"\bfp8\b", "FP8"), (r"\bint8\b|\bw8a8\b", "INT8"), (r"\bint4\b|\bw4a16\b|\bw4a8\b", "INT4"),
     (r"\bbf16\b|\bbfloat16\b", "BF16"), (r"\bgptq\b", "GPTQ"), (r"\bawq\b", "AWQ"), (r"\bmarlin\w*", "Marlin"),
 ]  # fmt: skip
-# Components: the pattern, a canonical key, the Chinese and English labels.
-COMPONENTS = [
-    (r"\beplb\b", "eplb", "EPLB（专家负载均衡）", "EPLB"),
-    (r"\bmoe\b|\bmixture of experts\b|\bexperts?\b|\ba2a\b|\ball2all\b|\bdeepep\b", "moe", "MoE", "MoE"),
-    (
-        r"\bp/d\b|\bpd\b|\bdisagg\w*|\bkv transfer\b|\bnixl\b|\bmooncake\b",
-        "pd",
-        "PD 分离",
-        "prefill/decode disaggregation",
-    ),
-    (r"\bpp\b|\bpipeline parallel\w*", "pp", "流水线并行", "pipeline parallelism"),
-    (r"\bdp\b|\bdata parallel\w*", "dp", "数据并行", "data parallelism"),
-    (r"\bep\b|\bexpert parallel\w*", "ep", "专家并行", "expert parallelism"),
-    (r"\bdcp\b|\bcontext parallel\w*", "cp", "上下文并行", "context parallelism"),
-    (r"\blora\b", "lora", "LoRA", "LoRA"),
-    (
-        r"\beagle\d*\b|\bmtp\b|\bspec(?:ulative)?[ _-]?decod\w*|\bspeculat\w*|\bngram\w*|\bdraft model\b",
-        "spec",
-        "投机解码",
-        "speculative decoding",
-    ),
-    (r"\bprefix[ _-]?cach\w*|\bradix\w*|\bhicache\b", "prefix", "前缀缓存", "prefix caching"),
-    (r"\bkv[ _-]?cache\b", "kvcache", "KV cache", "KV cache"),
-    (r"\bcuda ?graphs?\b|\bcudagraph\w*", "cudagraph", "CUDA Graph", "CUDA graphs"),
-    (r"\btorch\.compile\b|\binductor\b", "compile", "torch.compile", "torch.compile"),
-    (
-        r"\bstructured output\w*|\bgrammar\b|\bxgrammar\b|\bguided decod\w*",
-        "structured",
-        "结构化输出",
-        "structured outputs",
-    ),
-    (r"\btool[ _-]?call\w*|\btool parser\b", "tools", "工具调用", "tool calling"),
-    (r"\breasoning[ _-]?parser\b|\bthinking\b", "reasoning", "推理解析", "reasoning parsing"),
-    (
-        r"\bresponses api\b|\bopenai\b|\bchat completion\w*|\bentrypoints?\b",
-        "api",
-        "OpenAI 兼容接口",
-        "OpenAI-compatible API",
-    ),
-    (r"\basync(?:hronous)? scheduling\b", "async", "异步调度", "async scheduling"),
-    (r"\bscheduler\b|(?<!async )\bscheduling\b", "scheduling", "调度器", "the scheduler"),
-    (
-        r"\bmultimodal\b|\bmm\b|\bvision\b|\bvlm?\b|\bimage\b|\baudio\b|\bvideo\b|\basr\b|\bocr\b",
-        "multimodal",
-        "多模态",
-        "multimodal",
-    ),
-    (r"\bdiffusion\b|\bdit\b|\bimage generation\b|\bvideo generation\b", "diffusion", "扩散模型", "diffusion"),
-    (
-        r"\battention\b|\bmla\b|\bflash ?attn\w*|\bflashmla\b|\bfmha\b|\bmha\b|\bsliding window\b",
-        "attention",
-        "注意力",
-        "attention",
-    ),
-    (r"\bgemm\b|\bbmm\b|\bmatmul\b|\bgrouped[ _]mm\b|\bcutlass\b|\bcublas\w*|\bcudnn\b", "gemm", "GEMM", "GEMM"),
-    (r"\brmsnorm\b|\blayernorm\b|\bnorm\b", "norm", "归一化", "normalization"),
-    (r"\brope\b|\brotary\b", "rope", "RoPE", "RoPE"),
-    (r"\bquant\w*\b", "quantization", "量化", "quantization"),
-    (r"\bshared memory\b|\bshm\b", "shm", "共享内存通信", "shared-memory communication"),
-    (r"\ball[- ]?reduce\b|\ball[- ]?gather\b|\bnccl\b|\bpynccl\b", "collective", "集合通信", "collectives"),
-    (r"\boffload\w*", "offload", "卸载", "offloading"),
-    (r"\bmodel[- ]gateway\b|\brouter\b|\bsmg\b", "gateway", "网关/路由", "gateway/router"),
-]
+# Components, by a canonical key: the pattern that names each, in the order they are looked for.
+COMPONENTS = {
+    "eplb": r"\beplb\b",
+    "moe": r"\bmoe\b|\bmixture of experts\b|\bexperts?\b|\ba2a\b|\ball2all\b|\bdeepep\b",
+    "pd": r"\bp/d\b|\bpd\b|\bdisagg\w*|\bkv transfer\b|\bnixl\b|\bmooncake\b",
+    "pp": r"\bpp\b|\bpipeline parallel\w*",
+    "dp": r"\bdp\b|\bdata parallel\w*",
+    "ep": r"\bep\b|\bexpert parallel\w*",
+    "cp": r"\bdcp\b|\bcontext parallel\w*",
+    "lora": r"\blora\b",
+    "spec": r"\beagle\d*\b|\bmtp\b|\bspec(?:ulative)?[ _-]?decod\w*|\bspeculat\w*|\bngram\w*|\bdraft model\b",
+    "prefix": r"\bprefix[ _-]?cach\w*|\bradix\w*|\bhicache\b",
+    "kvcache": r"\bkv[ _-]?cache\b",
+    "cudagraph": r"\bcuda ?graphs?\b|\bcudagraph\w*",
+    "compile": r"\btorch\.compile\b|\binductor\b",
+    "structured": r"\bstructured output\w*|\bgrammar\b|\bxgrammar\b|\bguided decod\w*",
+    "tools": r"\btool[ _-]?call\w*|\btool parser\b",
+    "reasoning": r"\breasoning[ _-]?parser\b|\bthinking\b",
+    "api": r"\bresponses api\b|\bopenai\b|\bchat completion\w*|\bentrypoints?\b",
+    "async": r"\basync(?:hronous)? scheduling\b",
+    "scheduling": r"\bscheduler\b|(?<!async )\bscheduling\b",
+    "multimodal": r"\bmultimodal\b|\bmm\b|\bvision\b|\bvlm?\b|\bimage\b|\baudio\b|\bvideo\b|\basr\b|\bocr\b",
+    "diffusion": r"\bdiffusion\b|\bdit\b|\bimage generation\b|\bvideo generation\b",
+    "attention": r"\battention\b|\bmla\b|\bflash ?attn\w*|\bflashmla\b|\bfmha\b|\bmha\b|\bsliding window\b",
+    "gemm": r"\bgemm\b|\bbmm\b|\bmatmul\b|\bgrouped[ _]mm\b|\bcutlass\b|\bcublas\w*|\bcudnn\b",
+    "norm": r"\brmsnorm\b|\blayernorm\b|\bnorm\b",
+    "rope": r"\brope\b|\brotary\b",
+    "quantization": r"\bquant\w*\b",
+    "shm": r"\bshared memory\b|\bshm\b",
+    "collective": r"\ball[- ]?reduce\b|\ball[- ]?gather\b|\bnccl\b|\bpynccl\b",
+    "offload": r"\boffload\w*",
+    "gateway": r"\bmodel[- ]gateway\b|\brouter\b|\bsmg\b",
+}
+# The labels readers see for each component, in Chinese and in English.
+COMPONENT_LABELS = {
+    "eplb": ("EPLB（专家负载均衡）", "EPLB"),
+    "moe": ("MoE", "MoE"),
+    "pd": ("PD 分离", "prefill/decode disaggregation"),
+    "pp": ("流水线并行", "pipeline parallelism"),
+    "dp": ("数据并行", "data parallelism"),
+    "ep": ("专家并行", "expert parallelism"),
+    "cp": ("上下文并行", "context parallelism"),
+    "lora": ("LoRA", "LoRA"),
+    "spec": ("投机解码", "speculative decoding"),
+    "prefix": ("前缀缓存", "prefix caching"),
+    "kvcache": ("KV cache", "KV cache"),
+    "cudagraph": ("CUDA Graph", "CUDA graphs"),
+    "compile": ("torch.compile", "torch.compile"),
+    "structured": ("结构化输出", "structured outputs"),
+    "tools": ("工具调用", "tool calling"),
+    "reasoning": ("推理解析", "reasoning parsing"),
+    "api": ("OpenAI 兼容接口", "OpenAI-compatible API"),
+    "async": ("异步调度", "async scheduling"),
+    "scheduling": ("调度器", "the scheduler"),
+    "multimodal": ("多模态", "multimodal"),
+    "diffusion": ("扩散模型", "diffusion"),
+    "attention": ("注意力", "attention"),
+    "gemm": ("GEMM", "GEMM"),
+    "norm": ("归一化", "normalization"),
+    "rope": ("RoPE", "RoPE"),
+    "quantization": ("量化", "quantization"),
+    "shm": ("共享内存通信", "shared-memory communication"),
+    "collective": ("集合通信", "collectives"),
+    "offload": ("卸载", "offloading"),
+    "gateway": ("网关/路由", "gateway/router"),
+}
 _WORD = re.compile(r"[`'\"]")
 
 
@@ -135,14 +138,12 @@ def subjects_of(*texts: str) -> Subjects:
     for pattern, name in DTYPES:
         if re.search(pattern, text, re.I) and name not in found.dtypes:
             found.dtypes.append(name)
-    for pattern, key, _zh, _en in COMPONENTS:
+    for key, pattern in COMPONENTS.items():
         if re.search(pattern, text, re.I) and key not in found.components:
             found.components.append(key)
     return found
 
 
 def component_label(key: str, language: str) -> str:
-    for _pattern, name, zh, en in COMPONENTS:
-        if name == key:
-            return zh if language == "zh" else en
-    return key
+    zh, en = COMPONENT_LABELS.get(key, (key, key))
+    return zh if language == "zh" else en

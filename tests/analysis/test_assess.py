@@ -8,7 +8,7 @@ import pytest
 
 from newsletter.analysis.assess import ItemContext, assess, surface_text
 from newsletter.analysis.facts import CommitView, facts_of
-from newsletter.analysis.subjects import subjects_of
+from newsletter.analysis.subjects import COMPONENT_LABELS, COMPONENTS, subjects_of
 from newsletter.analysis.surfaces import Surface
 from newsletter.analysis.triage import triage
 from newsletter.gather import day_input
@@ -81,6 +81,10 @@ def test_a_revert_with_nothing_known_about_its_target_names_nothing():
     judged = assess(context([revert], revert.sha, "zh"))
     assert "#300" not in judged.impact + judged.reason and "bbbbbbb" not in judged.impact + judged.reason
     assert "一项较早的改动" in judged.reason
+
+
+def test_every_component_found_has_its_labels():
+    assert list(COMPONENT_LABELS) == list(COMPONENTS)
 
 
 def test_the_breaking_surface_is_translated_with_its_names_verbatim():
