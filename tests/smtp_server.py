@@ -38,6 +38,7 @@ class RecordingHandler:
         self.scripts: dict[tuple[str, str], list[str | None]] = {}  # (address, stage) -> actions, in order
         self.data_delay = 0.0
         self.connections = 0
+        self.pipelining = False  # whether EHLO offers PIPELINING (RFC 2920)
 
     def next_action(self, address: str, stage: str) -> str | None:
         with self.lock:
@@ -45,6 +46,12 @@ class RecordingHandler:
             if not plan:
                 return None
             return plan.pop(0) if len(plan) > 1 else plan[0]
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname  # what aiosmtpd does itself when no hook answers EHLO
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")  # aiosmtpd reads commands in turn, sent together or not
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         action = self.next_action(address, "rcpt")
@@ -132,6 +139,7 @@ class SMTPServer:
             self.handler.scripts.clear()
             self.handler.connections = 0
         self.handler.data_delay = 0.0
+        self.handler.pipelining = False
 
     def script(self, address: str, stage: str, *actions: str | None) -> None:
         """At `stage` ("rcpt", "data" or "end") of a message to `address`, do these actions in turn."""

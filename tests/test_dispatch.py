@@ -1,6 +1,5 @@
 """Dispatch in one process: retries, failures, bounces, resuming, the claim and recovery rules."""
 
-import smtplib
 from collections import Counter
 from datetime import date, timedelta
 from io import StringIO
@@ -22,6 +21,7 @@ from newsletter.dispatch import (
     worker_name,
 )
 from newsletter.models import Delivery, Report, Repository, Subscriber
+from newsletter.smtp_transport import Transport
 from tests.mailing import approved_report, subscriber
 from tests.smtp_server import DROP, KEEP_AND_DROP
 
@@ -188,13 +188,16 @@ def test_several_connections_deliver_everyone_exactly_once(collected, smtp, sett
     assert smtp.connections == 3
 
 
-def test_several_connections_keep_every_fault_rule(collected, smtp, settings):
+@pytest.mark.parametrize("pipelining", [False, True], ids=["one-by-one", "pipelining"])
+def test_several_connections_keep_every_fault_rule(collected, smtp, settings, pipelining):
     settings.SEND_CONNECTIONS = 3
+    smtp.handler.pipelining = pipelining  # MAIL, RCPT and DATA in one go: the same rules hold
     report = approved_report()
     for n in range(12):
         subscriber(f"p{n}@example.com")
     smtp.script("p1@example.com", "rcpt", "421 4.3.2 Closing", None)  # definite: retried, sent
-    smtp.script("p4@example.com", "rcpt", DROP, None)  # broke before DATA: tried again at once
+    smtp.script("p4@example.com", "rcpt", DROP, None)  # broke before the content: tried again at once
+    smtp.script("p5@example.com", "data", DROP, None)  # at the DATA command, still no content: the same
     smtp.script("p7@example.com", "end", KEEP_AND_DROP)  # broke after DATA: unknown, never resent
     smtp.refuse("p9@example.com", "550 5.1.1 No such user")
     summary = dispatch_report(report)
@@ -211,14 +214,14 @@ def test_a_worker_never_has_more_messages_sending_than_connections(collected, sm
     for n in range(10):
         subscriber(f"p{n}@example.com")
     seen = []
-    original = smtplib.SMTP.data
+    original = Transport._commands
 
-    def data(self, msg):
+    def commands(smtp, envelope):
         seen.append(Delivery.objects.filter(status="sending").count())
         connection.close()  # this thread's own, opened just for the count
-        return original(self, msg)
+        return original(smtp, envelope)
 
-    monkeypatch.setattr(smtplib.SMTP, "data", data)
+    monkeypatch.setattr(Transport, "_commands", staticmethod(commands))
     assert dispatch_report(report).counts == {"sent": 10}
     assert len(seen) == 10 and max(seen) <= 2
 

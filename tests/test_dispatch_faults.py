@@ -4,14 +4,13 @@ lost replies), messages that cannot be built, and subscribers who leave while an
 Each script here follows one connection's story (which message broke it, how many were opened),
 so the worker uses one; tests/test_dispatch.py runs the same faults over several."""
 
-import smtplib
-
 import pytest
 
 from newsletter import dispatch
 from newsletter.dispatch import dispatch_report, start_dispatch
 from newsletter.encoded_mail import EncodedEmail
 from newsletter.models import Delivery, Report, Subscriber
+from newsletter.smtp_transport import Transport
 from tests.mailing import approved_report, subscriber
 from tests.smtp_server import DROP, KEEP_AND_CLOSE, KEEP_AND_DROP, free_port
 
@@ -48,15 +47,15 @@ def given_up_on_b(smtp, settings, stage, reply) -> Delivery:
 
 
 def before_rcpt(monkeypatch, address, action):
-    """Run `action` just before the client sends RCPT TO `address` (so while that message is being handed over)."""
-    original = smtplib.SMTP.rcpt
+    """Run `action` as the message to `address` is being handed over, before its commands go out."""
+    original = Transport._commands
 
-    def rcpt(self, recip, options=()):
-        if recip.lower() == address:
+    def commands(smtp, envelope):
+        if address in (recipient.lower() for recipient in envelope.recipients):
             action()
-        return original(self, recip, options)
+        return original(smtp, envelope)
 
-    monkeypatch.setattr(smtplib.SMTP, "rcpt", rcpt)
+    monkeypatch.setattr(Transport, "_commands", staticmethod(commands))
 
 
 def after_claim(monkeypatch, action):

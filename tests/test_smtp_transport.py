@@ -4,8 +4,15 @@ import pytest
 from django.core import mail
 from django.core.mail import EmailMessage
 
-from newsletter.smtp_transport import HandoverError, Transport, describe, envelope
+from newsletter.smtp_transport import Envelope, HandoverError, Transport, command_line, describe, envelope
 from tests.smtp_server import DROP, KEEP_AND_DROP
+
+
+@pytest.fixture(params=[False, True], ids=["one-by-one", "pipelining"])
+def server(smtp, request):
+    """The test server, offering PIPELINING or not: every rule holds both ways."""
+    smtp.handler.pipelining = request.param
+    return smtp
 
 
 def send(transport: Transport, to: str) -> None:
@@ -19,41 +26,64 @@ def failure(transport: Transport, to: str) -> HandoverError:
     return caught.value
 
 
-def test_a_refusal_is_definite_and_the_connection_serves_the_next_message(smtp):
-    smtp.refuse("nobody@example.com", "550 5.1.1 No such user")
+def test_a_refusal_is_definite_and_the_connection_serves_the_next_message(server):
+    server.refuse("nobody@example.com", "550 5.1.1 No such user")
     transport = Transport()
     assert failure(transport, "nobody@example.com").ambiguous is False
     send(transport, "ok@example.com")
-    assert smtp.recipients() == ["ok@example.com"] and smtp.connections == 1
-    assert smtp.messages[0].get_content().splitlines() == ["Body", ".", "with a lone dot"]  # escaped on the wire
+    assert server.recipients() == ["ok@example.com"] and server.connections == 1
+    assert server.messages[0].get_content().splitlines() == ["Body", ".", "with a lone dot"]  # escaped on the wire
     transport.close()
 
 
 @pytest.mark.parametrize("stage", ["rcpt", "data", "end"])
-def test_a_421_is_definite_and_the_next_message_gets_a_new_connection(smtp, stage):
-    smtp.script("busy@example.com", stage, "421 4.3.2 Closing")
+def test_a_421_is_definite_and_the_next_message_gets_a_new_connection(server, stage):
+    server.script("busy@example.com", stage, "421 4.3.2 Closing")
     transport = Transport()
     assert failure(transport, "busy@example.com").ambiguous is False
     send(transport, "ok@example.com")
-    assert smtp.recipients() == ["ok@example.com"] and smtp.connections == 2
+    assert server.recipients() == ["ok@example.com"] and server.connections == 2
     transport.close()
 
 
-def test_a_connection_lost_at_rcpt_is_tried_again_at_once_on_a_new_one(smtp):
-    smtp.script("a@example.com", "rcpt", DROP, None)
+@pytest.mark.parametrize("stage", ["rcpt", "data"])
+def test_a_connection_lost_before_the_content_is_tried_again_at_once_on_a_new_one(server, stage):
+    server.script("a@example.com", stage, DROP, None)
     transport = Transport()
     send(transport, "a@example.com")
-    assert smtp.recipients() == ["a@example.com"] and smtp.connections == 2
+    assert server.recipients() == ["a@example.com"] and server.connections == 2
     transport.close()
 
 
-@pytest.mark.parametrize("stage, action", [("data", DROP), ("end", DROP), ("end", KEEP_AND_DROP)])
-def test_a_connection_lost_once_data_was_sent_is_ambiguous(smtp, stage, action):
-    smtp.script("a@example.com", stage, action)
+def test_pipelined_commands_go_out_together_and_a_refusal_among_them_is_definite(server):
+    server.refuse("nobody@example.com", "550 5.1.1 No such user")
+    transport = Transport()
+    send(transport, "first@example.com")
+    assert transport.smtp.has_extn("pipelining") is server.handler.pipelining
+    assert failure(transport, "nobody@example.com").error.recipients == {
+        "nobody@example.com": (550, b"5.1.1 No such user")
+    }
+    send(transport, "after@example.com")  # the refusal reset the transaction; the connection goes on
+    assert server.recipients() == ["first@example.com", "after@example.com"] and server.connections == 1
+    transport.close()
+
+
+def test_a_line_break_in_an_address_cannot_add_a_command(server):
+    transport = Transport()
+    transport.send(None, Envelope("daily@example.com", ["a@example.com>\r\nRCPT TO:<b@example.com"], b"x\r\n"))
+    assert server.recipients() == ["a@example.com"]
+    with pytest.raises(ValueError):
+        command_line("rcpt", "TO:<a@example.com>\r\nRSET")
+    transport.close()
+
+
+@pytest.mark.parametrize("stage, action", [("end", DROP), ("end", KEEP_AND_DROP)])
+def test_a_connection_lost_once_data_was_sent_is_ambiguous(server, stage, action):
+    server.script("a@example.com", stage, action)
     transport = Transport()
     assert failure(transport, "a@example.com").ambiguous is True
     send(transport, "b@example.com")  # and the next message goes out on a new connection
-    assert smtp.recipients()[-1] == "b@example.com"
+    assert server.recipients()[-1] == "b@example.com"
     transport.close()
 
 
