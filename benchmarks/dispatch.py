@@ -7,10 +7,11 @@ SEND_CONNECTIONS connections against two sinks, each in a process of its own: th
 of SMTP server (aiosmtpd), and a minimal asyncio server that answers SMTP and only counts bytes.
 Next to each dispatch, the ceiling: plain smtplib sending the very bytes the dispatch sent
 (recorded on the way out) over the same number of connections to the same sink. Then a sink that
-waits 20 ms before each reply, as a relay across a network does, shows what SEND_CONNECTIONS buys
-(1, 2, 4, 8). The preparing (deliveries created, variants compiled) is timed apart from the sending,
-and the table gives the rate with and without it. Peak RSS is the dispatch process's own; queries are counted per message sent; MJML
-compiles are counted in the dispatch process by wrapping the compiler. `--quick` runs 2,000
+answers each command 20 ms after it came, as a relay across a network does, shows what
+SEND_CONNECTIONS buys (1, 2, 4, 8), without and with PIPELINING. The preparing (deliveries
+created, variants compiled) is timed apart from the sending, and the table gives the rate with
+and without it. Peak RSS is the dispatch process's own; queries are counted per message sent;
+MJML compiles are counted in the dispatch process by wrapping the compiler. `--quick` runs 2,000
 subscribers and fewer messages per latency point. The database is dropped and created per size.
 """
 
@@ -58,27 +59,33 @@ def aiosmtpd_sink(port: int) -> None:
         print(Counter.messages, Counter.size, flush=True)
 
 
-def byte_sink(port: int, delay: float) -> None:
-    """Answers every command with a success after `delay` seconds, counts messages and DATA bytes."""
+def byte_sink(port: int, delay: float, pipelining: bool = False) -> None:
+    """Answers every command with a success `delay` seconds after it arrived, as a relay across a
+    network does (replies to commands sent together come back together), and counts messages
+    and DATA bytes. Offers PIPELINING when asked."""
     counted = {"messages": 0, "bytes": 0}
+    offers = b"250-PIPELINING\r\n" if pipelining else b""
 
     async def session(reader, writer):
-        async def reply(text: bytes) -> None:
-            if delay:
-                await asyncio.sleep(delay)
-            writer.write(text)
-            await writer.drain()
+        loop = asyncio.get_running_loop()
 
-        await reply(b"220 sink ESMTP\r\n")
+        def reply(text: bytes) -> None:
+            if delay:
+                loop.call_later(delay, writer.write, text)
+            else:
+                writer.write(text)
+
+        reply(b"220 sink ESMTP\r\n")
         while line := await reader.readline():
             verb = line[:4].upper()
             if verb == b"EHLO":
-                await reply(b"250-sink\r\n250-8BITMIME\r\n250 SIZE 100000000\r\n")
+                reply(b"250-sink\r\n" + offers + b"250-8BITMIME\r\n250 SIZE 100000000\r\n")
             elif verb == b"QUIT":
-                await reply(b"221 bye\r\n")
+                reply(b"221 bye\r\n")
+                await asyncio.sleep(delay)
                 break
             elif verb == b"DATA":
-                await reply(b"354 end with <CRLF>.<CRLF>\r\n")
+                reply(b"354 end with <CRLF>.<CRLF>\r\n")
                 tail = b""
                 while not tail.endswith(b"\r\n.\r\n"):  # dot-stuffing keeps it out of the content
                     chunk = await reader.read(1 << 16)
@@ -87,9 +94,9 @@ def byte_sink(port: int, delay: float) -> None:
                     counted["bytes"] += len(chunk)
                     tail = (tail + chunk)[-5:]
                 counted["messages"] += 1
-                await reply(b"250 queued\r\n")
+                reply(b"250 queued\r\n")
             else:
-                await reply(b"250 ok\r\n")
+                reply(b"250 ok\r\n")
         writer.close()
 
     async def serve() -> None:
@@ -217,16 +224,18 @@ def count_compiles() -> dict:
 
 
 def record_bytes(path: str) -> None:
-    """Everything smtplib sends as DATA in this process is appended to `path` (length, then bytes)."""
+    """Every message the dispatch hands over in this process is appended to `path` (length, then bytes)."""
+    from newsletter.smtp_transport import Transport
+
     lock, out = threading.Lock(), open(path, "ab")  # noqa: SIM115 - open until the process ends
-    original = smtplib.SMTP.data
+    original = Transport._commands
 
-    def data(self, msg):
+    def commands(smtp, envelope):
         with lock:
-            out.write(len(msg).to_bytes(4, "big") + msg)
-        return original(self, msg)
+            out.write(len(envelope.content).to_bytes(4, "big") + envelope.content)
+        return original(smtp, envelope)
 
-    smtplib.SMTP.data = data
+    Transport._commands = staticmethod(commands)
 
 
 def run(url: str, port: int, connections: int, record: str | None) -> dict:
@@ -342,7 +351,9 @@ def main() -> None:
     url = args.database_url
     if args.sink:
         kind, port = args.sink
-        return aiosmtpd_sink(int(port)) if kind == "aiosmtpd" else byte_sink(int(port), LATENCY * (kind == "slow"))
+        if kind == "aiosmtpd":
+            return aiosmtpd_sink(int(port))
+        return byte_sink(int(port), LATENCY * kind.startswith("slow"), pipelining=kind == "slow-pipelining")
     if args.setup:
         setup(args.setup, url)
         return print(json.dumps({"subscribers": args.setup}))
@@ -371,8 +382,9 @@ def main() -> None:
                 row.update(size=size, sink=kind, received=sink.received)
             rows.append(row)
         if size == sizes[0]:
-            with Sink("slow") as sink:
-                slow = child("--database-url", url, "--latency", sink.port, 15 if args.quick else 60)
+            for kind in ("slow", "slow-pipelining"):
+                with Sink(kind) as sink:
+                    slow[kind] = child("--database-url", url, "--latency", sink.port, 15 if args.quick else 60)
 
     print(f"Dispatch on PostgreSQL, SEND_CONNECTIONS={n}, rate limit off; ceiling = smtplib sending the same bytes")
     print(f"over {n} connections to the same sink\n")
@@ -392,11 +404,13 @@ def main() -> None:
     print("\nmsg/s counts the preparing (deliveries created, variants compiled) in; sending is the rest of the")
     print("dispatch, the part the ceiling does too. ratio = msg/s / ceiling, then sending / ceiling.")
     print("\nMJML compiles: never more than the HTML variants (Markdown variants need none).")
-    print(f"\nA sink {LATENCY * 1000:.0f} ms away (it waits that long before every reply), {sizes[0]} subscribers:")
-    print("connections  sent  msg/s")
-    for row in slow["rows"]:
-        print(f"{row['connections']:>11} {row['sent']:>5} {row['rate']:>6.1f}")
-    print(f"\nThe claim's plan on PostgreSQL with {sizes[0]} deliveries pending:\n{slow['plan']}")
+    print(f"\nA sink {LATENCY * 1000:.0f} ms away (each reply leaves that long after its command came), "
+          f"{sizes[0]} subscribers;\nmsg/s with MAIL, RCPT, DATA one by one, then pipelined (the sink offers "
+          "PIPELINING):")  # fmt: skip
+    print("connections  sent  one by one  pipelining")
+    for plain, pipelined in zip(slow["slow"]["rows"], slow["slow-pipelining"]["rows"], strict=True):
+        print(f"{plain['connections']:>11} {plain['sent']:>5} {plain['rate']:>11.1f} {pipelined['rate']:>11.1f}")
+    print(f"\nThe claim's plan on PostgreSQL with {sizes[0]} deliveries pending:\n{slow['slow']['plan']}")
     for row in rows:  # checked once every figure is printed
         sent_twice = 2 if row.get("ceiling") else 1  # the dispatch's copies, and the ceiling's
         assert row["received"][0] == sent_twice * row["sent"], row
