@@ -23,30 +23,27 @@ def env(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
 
 
-def env_int(name: str, default: int, minimum: int = 0) -> int:
+def env_number(name: str, default, parse, what: str, minimum=0):
+    """The variable read with `parse` (int, float), or `default` when unset; a clear error when it
+    is not `what` ("an integer") or is below `minimum`."""
     raw = env(name)
     if not raw:
         return default
     try:
-        value = int(raw)
+        value = parse(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
+        raise ImproperlyConfigured(f"{name} must be {what}, got {raw!r}") from None
     if value < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {raw}")
     return value
+
+
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    return env_number(name, default, int, "an integer", minimum)
 
 
 def env_float(name: str, default: float) -> float:
-    raw = env(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
-    if value < 0:
-        raise ImproperlyConfigured(f"{name} must not be negative, got {raw!r}")
-    return value
+    return env_number(name, default, float, "a number")
 
 
 def env_bool(name: str, default: bool) -> bool:

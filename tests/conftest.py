@@ -46,11 +46,15 @@ def collected(replay, db):
         call_command("collect", "--date", day, stdout=StringIO())
 
 
+def running(server):
+    """A local server for the whole session: started once, stopped at the end."""
+    yield server.start()
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def fake_anthropic_server():
-    server = FakeAnthropic().start()
-    yield server
-    server.stop()
+    yield from running(FakeAnthropic())
 
 
 @pytest.fixture
@@ -66,9 +70,7 @@ def fake_anthropic(fake_anthropic_server, settings, monkeypatch):
 
 @pytest.fixture(scope="session")
 def smtp_server():
-    server = SMTPServer().start()
-    yield server
-    server.stop()
+    yield from running(SMTPServer())
 
 
 @pytest.fixture
