@@ -15,6 +15,13 @@ pytestmark = pytest.mark.django_db
 DAY = date(2026, 1, 29)
 
 
+@pytest.fixture(autouse=True)
+def _english_admin(settings):
+    """These tests are about what the editor's desk does, not its wording: they read the admin in
+    English. The admin in the site's language (Chinese by default) is tested in test_translations."""
+    settings.LANGUAGE_CODE = "en"
+
+
 @pytest.fixture
 def draft(collected):
     return build_report(day=DAY, language="zh", analyzer="heuristic")

@@ -24,6 +24,13 @@ dave@example.com,,fr,html,no
 """
 
 
+@pytest.fixture(autouse=True)
+def _english_admin(settings):
+    """These tests are about what the admin does, not its wording: they read it in English. The
+    admin in the site's language (Chinese by default) is tested in test_translations."""
+    settings.LANGUAGE_CODE = "en"
+
+
 @pytest.fixture
 def admin(client, admin_user):
     admin_user.email = "root@example.com"
