@@ -66,7 +66,7 @@ def test_the_editors_morning(live_server, collected, smtp, editor):
         page.wait_for_selector(".messagelist")
         page.reload()
         assert page.inner_text("[data-count=sent]") == "3"
-        assert page.locator("#approve-button").count() == 0 and "read-only" in page.inner_text("#report-desk")
+        assert page.locator("#approve-button").count() == 0 and "只读：已开始发送" in page.inner_text("#report-desk")
         screenshot(page, "editor-5-sent")
         assert errors == []
 

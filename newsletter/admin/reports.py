@@ -445,7 +445,7 @@ class ReportAdmin(SimpleHistoryAdmin):
         rendered, reason = form.rendered() if form.is_valid() else (None, "")
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Preview: {report}",
+            "title": gettext("Preview: %(report)s") % {"report": report},
             "report": report,
             "opts": self.model._meta,
             "form": form,

@@ -28,6 +28,7 @@ class Echo:
 class ImportForm(forms.Form):
     file = forms.FileField(
         required=False,
+        label=gettext_lazy("CSV file"),
         help_text=format_lazy(gettext_lazy("UTF-8 CSV: {columns}"), columns=", ".join(subscriber_csv.COLUMNS)),
     )
     text = forms.CharField(required=False, widget=forms.HiddenInput)
