@@ -4,10 +4,11 @@
 
 Requests go through Django's whole stack (middleware, URL routing, views, templates) in-process,
 with the test client: no network, no web server. The database is a fresh SQLite file unless
-DATABASE_URL is set; the cache is the project's (files). The first request of a page renders it
-(cold); later ones are the cached response, their validators made from the archive's state
-as last read under the archive version (one cache read; a query only after a change). The
-home page holds each visitor's CSRF token, so only its issue is cached. The 304 rows ask again with
+DATABASE_URL is set; the caches are the project's (the shared one in files, the process's memory
+in front of it). The first request of a page renders it (cold); later ones are the cached
+response, their validators made from the archive's state as read under the archive version (one
+read of the shared cache; a query only after a change). The home page is cached whole too, with
+the visitor's CSRF token put in. KB is the body's size. The 304 rows ask again with
 the validators the first answer carried (If-None-Match, or If-Modified-Since alone), as a browser
 or feed reader does; without validators they are plain 200s.
 """
@@ -125,20 +126,22 @@ def main() -> None:
                 return execute(sql, params, many, context)
 
             with connection.execute_wrapper(count):
-                status = client.get(url, **headers).status_code
+                answer = client.get(url, **headers)
+            status, size = answer.status_code, len(answer.content)
             samples = []
             for _ in range(args.requests):
                 started = time.perf_counter()
                 client.get(url, **headers)
                 samples.append((time.perf_counter() - started) * 1000)
-            rows.append((label, status, statistics.median(samples), percentile(samples, 0.95), len(queries)))
+            rows.append((label, status, statistics.median(samples), percentile(samples, 0.95), len(queries), size))
 
     print(f"{Report.objects.filter(status='sent').count()} sent issues in "
           f"{connection.vendor}; {args.requests} requests per URL through the whole Django stack\n")  # fmt: skip
     trivial_p50 = rows[0][2]
-    print(f"{'page':<28} {'status':>6} {'p50 ms':>8} {'p95 ms':>8} {'x trivial':>9} {'queries':>8}")
-    for label, status, p50, p95, queries in rows:
-        print(f"{label:<28} {status:>6} {p50:>8.2f} {p95:>8.2f} {p50 / trivial_p50:>9.1f} {queries:>8}")
+    print(f"{'page':<28} {'status':>6} {'p50 ms':>8} {'p95 ms':>8} {'x trivial':>9} {'queries':>8} {'KB':>7}")
+    for label, status, p50, p95, queries, size in rows:
+        ratio, kb = p50 / trivial_p50, size / 1024
+        print(f"{label:<28} {status:>6} {p50:>8.2f} {p95:>8.2f} {ratio:>9.1f} {queries:>8} {kb:>7.1f}")
     print(f"\nfirst (uncached) answer: issue page {cold[issue_url]:.1f} ms, /feed/ {cold['/feed/']:.1f} ms")
 
 

@@ -135,13 +135,23 @@ def create_deliveries(report: Report) -> int:
     INSERT … SELECT (50,000 subscribers never pass through Python). A row's variant is the
     repositories with activity that the subscriber follows (every enabled one when they chose
     none), in `variant_for`'s order; with none of them it is skipped. The key is `Variant.key`,
-    written by the database from the same separators. A subscriber who has their row already
-    (a re-run) is left alone by the unique constraint (ON CONFLICT DO NOTHING), never by reading
-    the table being written: on a new database PostgreSQL would plan that read as a scan of the
-    rows the INSERT itself adds, once per subscriber (2 minutes at 50,000)."""
+    written by the database from the same separators.
+
+    Idempotent: a subscriber who has their row already is left alone. On a re-run the SELECT
+    leaves them out (NOT EXISTS, by the unique index), so a second worker costs one index probe per
+    subscriber instead of building every row and dropping it at the constraint. On the first run
+    there is nothing to leave out, and the check is not written at all: planned against an empty
+    table (a new database), PostgreSQL reads it as a scan of the rows the INSERT itself adds, once
+    per subscriber (2 minutes at 50,000). A race between two first runs ends at the unique
+    constraint (ON CONFLICT DO NOTHING)."""
     names = sorted(active_repositories(report))  # sorted, as a Variant's repositories are
     repositories = {repository.full_name: repository for repository in Repository.objects.all()}
     t = _sql_names()
+    new_only, new_only_params = "", []
+    if Delivery.objects.filter(report=report).exists():
+        mine = f"d.{t['report']} = %s AND d.{t['subscriber']} = s.id"
+        new_only = f"AND NOT EXISTS (SELECT 1 FROM {t['deliveries']} d WHERE {mine})"
+        new_only_params = [report.pk]
     follows_any = f"EXISTS (SELECT 1 FROM {t['follows']} f WHERE f.{t['follower']} = s.id)"
     terms, term_params = [], []
     for name in names:
@@ -159,7 +169,7 @@ def create_deliveries(report: Report) -> int:
         FROM (
             SELECT s.id AS id, s.{t["format"]} AS format, {" || ".join(terms) or "''"} AS names
             FROM {t["subscribers"]} s
-            WHERE s.{t["status"]} = %s AND s.{t["language"]} = %s
+            WHERE s.{t["status"]} = %s AND s.{t["language"]} = %s {new_only}
         ) chosen
         {connection.ops.on_conflict_suffix_sql([], OnConflict.IGNORE, [], [])}
     """
@@ -168,7 +178,7 @@ def create_deliveries(report: Report) -> int:
         report.pk, report.language + KEY_SEPARATOR, KEY_SEPARATOR, Delivery.Status.SKIPPED, Delivery.Status.PENDING,
         *message_id_around(report), now, now,
         *term_params,
-        Subscriber.Status.ACTIVE, report.language,
+        Subscriber.Status.ACTIVE, report.language, *new_only_params,
     ]  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -185,6 +195,8 @@ def _sql_names() -> dict[str, str]:
     return {
         "deliveries": q(delivery.db_table),
         "columns": ", ".join(q(delivery.get_field(name).column) for name in inserted),
+        "report": q(delivery.get_field("report").column),
+        "subscriber": q(delivery.get_field("subscriber").column),
         "subscribers": q(subscriber.db_table),
         "format": q(subscriber.get_field("format").column),
         "status": q(subscriber.get_field("status").column),
