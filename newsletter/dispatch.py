@@ -117,15 +117,19 @@ class DispatchSummary:
 def start_dispatch(report: Report) -> int:
     """Approved -> sending: one delivery per active subscriber of the report's language, variants compiled.
 
-    Idempotent: re-running it for a report that is already sending adds nothing twice.
+    The deliveries are created once, in the transaction that starts the sending: a crash leaves
+    either an approved report with no delivery or a sending one with all of them, and a worker
+    that joins or resumes a report already sending adds nothing (someone who subscribes while an
+    issue goes out gets the next one). Returns how many deliveries it created.
     """
     try:
-        report.start_sending()
+        with transaction.atomic():  # the report's row stays locked until the deliveries are in
+            started = report.start_sending()
+            created = create_deliveries(report) if started else 0
     except TransitionError as error:
         raise DispatchError(
             f"the {report.language} report of {report.date} is {error.source}: only an approved report is sent"
         ) from error
-    created = create_deliveries(report)
     prepare_variants(report)
     return created
 
@@ -137,21 +141,13 @@ def create_deliveries(report: Report) -> int:
     none), in `variant_for`'s order; with none of them it is skipped. The key is `Variant.key`,
     written by the database from the same separators.
 
-    Idempotent: a subscriber who has their row already is left alone. On a re-run the SELECT
-    leaves them out (NOT EXISTS, by the unique index), so a second worker costs one index probe per
-    subscriber instead of building every row and dropping it at the constraint. On the first run
-    there is nothing to leave out, and the check is not written at all: planned against an empty
-    table (a new database), PostgreSQL reads it as a scan of the rows the INSERT itself adds, once
-    per subscriber (2 minutes at 50,000). A race between two first runs ends at the unique
-    constraint (ON CONFLICT DO NOTHING)."""
+    A subscriber who has their row already keeps it (ON CONFLICT DO NOTHING on the unique
+    constraint). The SELECT never reads the delivery table to leave them out: planned with the
+    table empty or its statistics stale, PostgreSQL reads such a check as a scan of the table,
+    the rows the INSERT itself adds included, once per subscriber (2 minutes at 50,000)."""
     names = sorted(active_repositories(report))  # sorted, as a Variant's repositories are
     repositories = {repository.full_name: repository for repository in Repository.objects.all()}
     t = _sql_names()
-    new_only, new_only_params = "", []
-    if Delivery.objects.filter(report=report).exists():
-        mine = f"d.{t['report']} = %s AND d.{t['subscriber']} = s.id"
-        new_only = f"AND NOT EXISTS (SELECT 1 FROM {t['deliveries']} d WHERE {mine})"
-        new_only_params = [report.pk]
     follows_any = f"EXISTS (SELECT 1 FROM {t['follows']} f WHERE f.{t['follower']} = s.id)"
     terms, term_params = [], []
     for name in names:
@@ -169,7 +165,7 @@ def create_deliveries(report: Report) -> int:
         FROM (
             SELECT s.id AS id, s.{t["format"]} AS format, {" || ".join(terms) or "''"} AS names
             FROM {t["subscribers"]} s
-            WHERE s.{t["status"]} = %s AND s.{t["language"]} = %s {new_only}
+            WHERE s.{t["status"]} = %s AND s.{t["language"]} = %s
         ) chosen
         {connection.ops.on_conflict_suffix_sql([], OnConflict.IGNORE, [], [])}
     """
@@ -178,7 +174,7 @@ def create_deliveries(report: Report) -> int:
         report.pk, report.language + KEY_SEPARATOR, KEY_SEPARATOR, Delivery.Status.SKIPPED, Delivery.Status.PENDING,
         *message_id_around(report), now, now,
         *term_params,
-        Subscriber.Status.ACTIVE, report.language, *new_only_params,
+        Subscriber.Status.ACTIVE, report.language,
     ]  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -195,8 +191,6 @@ def _sql_names() -> dict[str, str]:
     return {
         "deliveries": q(delivery.db_table),
         "columns": ", ".join(q(delivery.get_field(name).column) for name in inserted),
-        "report": q(delivery.get_field("report").column),
-        "subscriber": q(delivery.get_field("subscriber").column),
         "subscribers": q(subscriber.db_table),
         "format": q(subscriber.get_field("format").column),
         "status": q(subscriber.get_field("status").column),

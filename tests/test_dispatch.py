@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
+from newsletter import dispatch
 from newsletter.audience import active_repositories, variant_for
 from newsletter.dispatch import (
     RateLimiter,
@@ -250,6 +251,25 @@ def test_deliveries_are_created_in_the_database_with_the_variant_each_subscriber
         assert rows[person.email].status == "pending"
         assert rows[person.email].message_id == f"<issue-20260129-zh-{report.pk}.s{person.pk}@127.0.0.1>"
     assert len(rows["all@example.com"].variant_key.split("|")[2].split(",")) == 2
+
+
+def test_deliveries_are_created_once_when_the_sending_starts(collected, monkeypatch):
+    report = approved_report()
+    subscriber("first@example.com")
+
+    def broken(report):  # the worker dies while creating them
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(dispatch, "create_deliveries", broken)
+    with pytest.raises(RuntimeError):
+        start_dispatch(report)
+    report.refresh_from_db()
+    assert report.status == "approved" and not Delivery.objects.exists()  # nothing half done
+    monkeypatch.undo()
+    assert start_dispatch(report) == 1
+    subscriber("later@example.com")  # subscribes while the issue goes out: gets the next one
+    assert start_dispatch(report) == 0  # a worker joining or resuming adds nothing
+    assert list(Delivery.objects.values_list("subscriber__email", flat=True)) == ["first@example.com"]
 
 
 def test_who_follows_nothing_active_is_skipped_when_created(collected):

@@ -63,8 +63,8 @@ def test_a_report_goes_out_only_through_its_transitions(collected):
     report.approve()
     with pytest.raises(TransitionError, match="from approved to approved"):
         report.approve()
-    report.start_sending()
-    report.start_sending()  # resuming: a report already sending stays so
+    assert report.start_sending() is True
+    assert report.start_sending() is False  # resuming: a report already sending stays so
     assert report.finish() and report.sent_at is not None
     report.refresh_from_db()
     assert report.status == R.SENT

@@ -141,14 +141,18 @@ class Report(models.Model):
         """An edit after approval needs a new approval: what was approved is not what would go out."""
         self._move(self.Status.DRAFT, approved_by=None, approved_at=None)
 
-    def start_sending(self) -> None:
+    def start_sending(self) -> bool:
         """Approved -> sending, under a row lock so that two workers starting at once agree; a
-        report already sending stays so (another worker started it, or this one resumes)."""
+        report already sending stays so (another worker started it, or this one resumes). True
+        when this call started it. Inside a transaction the lock holds until it commits, so what
+        the starter does in it (creating the deliveries) is done before anyone else goes on."""
         with transaction.atomic():
             locked = type(self).objects.select_for_update().get(pk=self.pk)
-            if locked.status != self.Status.SENDING:
+            started = locked.status != self.Status.SENDING
+            if started:
                 locked._move(self.Status.SENDING)
         self.status = self.Status.SENDING
+        return started
 
     def finish(self) -> bool:
         """Sending -> sent, dated: the issue is public from now on. False when it was not sending
