@@ -290,11 +290,8 @@ if TRUSTED_PROXY_COUNT:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Cache (rate limits, the archive's state and pages) -------------------------------------------
-# "default" is shared by every process: Redis when configured, else files on this machine.
-# "pages" is this process's memory, in front of it for the archive: its keys name their content
-# (they change with the issues a page shows), so a copy in memory is never stale, and a cached
-# page costs one read of the shared cache (the archive's version) instead of reading and
-# unpickling a whole page from it.
+# Shared by every process: Redis when configured, else files on this machine. Each web process
+# also keeps archive pages in its own memory, in front of it (newsletter/views/archive_cache.py).
 if env("REDIS_URL"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env("REDIS_URL")}}
 else:
@@ -307,15 +304,9 @@ else:
 # Archive pages are cached whole under a key that changes with the issues they show; this only
 # bounds how long an entry nobody asks for is kept (and a repository's new display name waits).
 ARCHIVE_CACHE_SECONDS = env_int("ARCHIVE_CACHE_SECONDS", 24 * 3600)
-# Pages (and archive states) each process keeps in memory; the least recently used go first.
-# An issue page is 40-120 KB, a feed of 20 issues about 1 MB: 300 entries stay well under 100 MB.
-ARCHIVE_MEMORY_ENTRIES = env_int("ARCHIVE_MEMORY_ENTRIES", 300, minimum=1)
-CACHES["pages"] = {
-    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-    "LOCATION": "archive-pages",
-    "TIMEOUT": ARCHIVE_CACHE_SECONDS,
-    "OPTIONS": {"MAX_ENTRIES": ARCHIVE_MEMORY_ENTRIES, "CULL_FREQUENCY": 10},  # cull a tenth when full
-}
+# The bodies of archive pages each web process keeps in memory (an issue page is about 100 KB,
+# a feed of 20 issues about 2 MB); the least recently used go first.
+ARCHIVE_MEMORY_BYTES = env_int("ARCHIVE_MEMORY_BYTES", 64 * 1024 * 1024, minimum=1)
 
 # --- Background work (django-q2) --------------------------------------------------------------
 # django-q2 reads Q_CLUSTER once, at import. Without "orm" it silently picks Redis, so the

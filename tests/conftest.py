@@ -88,15 +88,17 @@ def smtp(smtp_server, settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Rate limits live in the cache, archive pages in the memory one too: every test starts with
-    none spent and nothing rendered."""
-    from django.core.cache import caches
+    """Rate limits live in the cache, archive pages in it and in the process's memory: every test
+    starts with none spent and nothing rendered."""
+    from django.core.cache import cache
 
-    for cache in caches.all():
-        cache.clear()
+    from newsletter.views.archive_cache import memory
+
+    cache.clear()
+    memory.clear()
     yield
-    for cache in caches.all():
-        cache.clear()
+    cache.clear()
+    memory.clear()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import os
 
 from ai_infra_daily.settings import *  # noqa: F403
-from ai_infra_daily.settings import BASE_DIR, CACHES, DATABASES, LOGGING, Q_CLUSTER
+from ai_infra_daily.settings import BASE_DIR, DATABASES, LOGGING, Q_CLUSTER
 
 # django-q2 reads Q_CLUSTER once, at import: tasks run inline in tests.
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
@@ -17,7 +17,7 @@ GITHUB_RETRIES = 3
 GITHUB_SECONDARY_RATE_WAIT = 0.1
 SEND_RATE_PER_SECOND = 0  # tests measure correctness, not pacing
 DELIVERY_RETRY_SECONDS = 0.1
-CACHES = {**CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # A file, not memory, so worker processes started by the tests see the same test database.
 (BASE_DIR / "var" / "static").mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing one
 # TEST_DB_SUFFIX lets two test runs share a machine without sharing a test database.

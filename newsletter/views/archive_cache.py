@@ -14,7 +14,7 @@ The query runs only when the language's archive version (newsletter.archive_vers
 every change of a public report) moved since the state was last read, or is gone: each process
 keeps the state in memory under the version it was read under. Pages are kept in two places
 under keys made from their ETag: the shared cache (rendered once for all processes) and each
-process's memory (the "pages" cache). A cached page then costs one read of the shared cache, the
+process's memory (`Memory`). A cached page then costs one read of the shared cache, the
 version, like a trivial view plus a lookup.
 
 The language comes from the URL (`?lang=`), never from Accept-Language or a cookie, so it is part
@@ -25,13 +25,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import wraps
 
+import cachetools
 from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -44,7 +46,63 @@ from newsletter.models import Report
 # Part of every key: raise it when the pages' markup changes, so a deployment serves no page
 # rendered by the code before it.
 MARKUP_VERSION = 1
-MEMORY = "pages"  # the cache in this process's memory (settings.CACHES)
+
+
+class Memory:
+    """Archive pages and states this process keeps as they are: a page's body is handed out as the
+    same bytes every time, never copied or unpickled (a feed is almost 2 MB). Its keys name their
+    content, so nothing in it is ever stale; it holds at most ARCHIVE_MEMORY_BYTES of bodies, each
+    for at most ARCHIVE_CACHE_SECONDS, and the least recently used go first."""
+
+    STATE_SIZE = 1024  # what a state, or a page's headers, counts for against the bound
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries: cachetools.TTLCache | None = None
+
+    def _store(self) -> cachetools.TTLCache:
+        if self._entries is None:  # made on first use, from the settings of the time
+            self._entries = cachetools.TTLCache(
+                settings.ARCHIVE_MEMORY_BYTES, settings.ARCHIVE_CACHE_SECONDS, getsizeof=self._size
+            )
+        return self._entries
+
+    @classmethod
+    def _size(cls, entry) -> int:
+        return cls.STATE_SIZE + (len(entry[0]) if isinstance(entry, tuple) else 0)
+
+    def state(self, key: str) -> ArchiveState | None:
+        with self._lock:
+            return self._store().get(key)
+
+    def keep_state(self, key: str, state: ArchiveState) -> None:
+        with self._lock:
+            self._store()[key] = state
+
+    def page(self, key: str) -> HttpResponse | None:
+        with self._lock:
+            entry = self._store().get(key)
+        if entry is None:
+            return None
+        body, status, headers = entry
+        response = HttpResponse(body, status=status)  # the same bytes object: nothing is copied
+        for name, value in headers:
+            response.headers[name] = value
+        return response
+
+    def keep_page(self, key: str, response: HttpResponse) -> None:
+        entry = (response.content, response.status_code, tuple(response.headers.items()))
+        if self._size(entry) > settings.ARCHIVE_MEMORY_BYTES:
+            return  # larger than the whole memory: it stays in the shared cache only
+        with self._lock:
+            self._store()[key] = entry
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries = None
+
+
+memory = Memory()
 
 
 @dataclass(frozen=True)
@@ -73,12 +131,11 @@ def remembered_state(language: str, day: date | None) -> ArchiveState:
     version = cache.get(archive_version.key(language))
     if version is None:
         version = archive_version.establish(language)
-    memory = caches[MEMORY]
     key = f"archive-state:{language}:{day or ''}:{version}"
-    state = memory.get(key)
+    state = memory.state(key)
     if state is None:
         state = read_state(language, day)
-        memory.set(key, state)
+        memory.keep_state(key, state)
     return state
 
 
@@ -198,8 +255,7 @@ def stored_page(key: str, render: Callable[[], HttpResponse]) -> HttpResponse:
     """The response stored under `key`, a key that changes with the page's content: from this
     process's memory, else from the shared cache (rendered once for every process), else rendered
     now and kept in both. Only a 200 is kept."""
-    memory = caches[MEMORY]
-    response = memory.get(key)
+    response = memory.page(key)
     if response is not None:
         return response
     response = cache.get(key)
@@ -210,6 +266,9 @@ def stored_page(key: str, render: Callable[[], HttpResponse]) -> HttpResponse:
         # The archive's own Last-Modified is set on the way out (the feed sets its newest entry's,
         # which is not what If-Modified-Since is compared with).
         response.headers.pop("Last-Modified", None)
+        # One chunk: the feed is written in hundreds, and every later read of the body (the
+        # Content-Length, the server) would join them all again.
+        response.content = response.content
         cache.set(key, response, settings.ARCHIVE_CACHE_SECONDS)
-    memory.set(key, response)
+    memory.keep_page(key, response)
     return response

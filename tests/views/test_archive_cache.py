@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.db import connection
+from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -16,6 +17,7 @@ from newsletter.build import build_report
 from newsletter.dispatch import finish_if_done
 from newsletter.models import Report, ReportItem, Subscriber
 from newsletter.views.archive import TOKEN_PLACEHOLDER
+from newsletter.views.archive_cache import Memory
 
 pytestmark = pytest.mark.django_db
 ISSUE = "/reports/2026-01-29/"
@@ -255,3 +257,24 @@ def test_junk_in_the_query_string_does_not_fill_the_cache(client, published):
             assert client.get("/reports/", junk).status_code == 200
         assert len(queries) == 0, junk
     assert client.get("/reports/", {"page": "99"})["ETag"] == client.get("/reports/", {"page": "-3"})["ETag"]
+
+
+def test_pages_in_memory_share_their_body_and_stay_within_the_bound(settings):
+    """A page from memory is a new response around the same bytes (nothing copied, nothing a
+    middleware adds to one answer reaches the next); the memory keeps at most
+    ARCHIVE_MEMORY_BYTES of bodies, the least recently used going first."""
+    settings.ARCHIVE_MEMORY_BYTES = 3 * 1024 * 1024
+    memory = Memory()
+    feed = HttpResponse(b"x" * (1024 * 1024), content_type="application/atom+xml; charset=utf-8")
+    memory.keep_page("feed", feed)
+    first, second = memory.page("feed"), memory.page("feed")
+    assert first is not second and first.content is second.content is feed.content
+    assert first["Content-Type"] == "application/atom+xml; charset=utf-8"
+    first["Vary"] = "Cookie"
+    assert not memory.page("feed").has_header("Vary")
+    memory.keep_page("a", HttpResponse(b"a" * (1024 * 1024)))
+    memory.page("feed")  # used again: "a" is now the least recently used
+    memory.keep_page("b", HttpResponse(b"b" * (1024 * 1024)))
+    assert memory.page("a") is None and memory.page("feed") and memory.page("b")
+    memory.keep_page("huge", HttpResponse(b"h" * (4 * 1024 * 1024)))  # more than the whole bound
+    assert memory.page("huge") is None and memory.page("feed") and memory.page("b")
