@@ -18,12 +18,12 @@ lease (DELIVERY_LEASE_SECONDS since it last claimed) has run out.
 What the mail server answers (see smtp_transport): a refusal is definite (4xx, 421 included: retry
 later with backoff; 5xx: failed), and a connection that broke before the message's content was
 sent carried nothing, so it is reopened and the message tried again; only a break once the
-content went out is ambiguous and makes the delivery `unknown`. After a 421 the next message goes out on a new
-connection. A message that cannot be built (an address or header that cannot be encoded, any
-error that is not the mail server's) fails alone, before it is marked `sending`, and the batch
-goes on. Someone who unsubscribes, bounces or is deleted while an issue goes out gets nothing
-more: the claim skips deliveries whose subscriber is no longer active, and marking `sending`
-checks once more, in the same UPDATE.
+content went out is ambiguous and makes the delivery `unknown`. After a 421 the next message goes
+out on a new connection. A message that cannot be built (an address or header that cannot be
+encoded, any error that is not the mail server's) fails alone, before it is marked `sending`, and
+the batch goes on. Someone who unsubscribes, bounces or is deleted while an issue goes out gets
+nothing more: the claim skips deliveries whose subscriber is no longer active, and marking
+`sending` checks once more, in the same UPDATE.
 """
 
 from __future__ import annotations
