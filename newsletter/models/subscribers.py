@@ -157,18 +157,14 @@ class DeliveryQuerySet(models.QuerySet):
         if not (ids or sent):
             return 0
         connection = connections[self.db]
-        moment = connection.ops.adapt_datetimefield_value(now)
-        was_sent = [*sent, *_TO_SENT]
-        params = [
-            *was_sent, _D.SENT, _D.SENDING,
-            *was_sent, moment,
-            *was_sent,
-            *was_sent,
-            *was_sent, moment,
-            worker,
-            *was_sent,
-            *ids, *_TO_SENDING, worker, Subscriber.Status.ACTIVE,
-        ]  # fmt: skip
+        params = {
+            **{f"sent{n}": pk for n, pk in enumerate(sent)},
+            **{f"id{n}": pk for n, pk in enumerate(ids)},
+            **{f"sent_from{n}": status for n, status in enumerate(_TO_SENT)},
+            **{f"sending_from{n}": status for n, status in enumerate(_TO_SENDING)},
+            "sent": _D.SENT, "sending": _D.SENDING, "now": connection.ops.adapt_datetimefield_value(now),
+            "worker": worker, "active": Subscriber.Status.ACTIVE,
+        }  # fmt: skip
         with connection.cursor() as cursor:
             cursor.execute(_mark_sending_sql(self.db, len(ids), len(sent)), params)
             return cursor.rowcount
@@ -240,17 +236,19 @@ class Delivery(models.Model):
 @cache
 def _mark_sending_sql(alias: str, handing: int, sent: int) -> str:
     """DeliveryQuerySet.mark_sending's UPDATE on database `alias` for `handing` ids to mark sending
-    and `sent` ids to mark sent (its parameters in the order it lists them)."""
+    and `sent` ids to mark sent, with named parameters (mark_sending gives them)."""
     quote = connections[alias].ops.quote_name
     meta = Delivery._meta
     table, person = quote(meta.db_table), Subscriber._meta
     names = ("id", "status", "sent_at", "last_error", "attempts", "claimed_at", "claimed_by", "subscriber")
     column = {name: quote(meta.get_field(name).column) for name in names}
 
-    def among(count: int) -> str:
-        return "(" + ", ".join(["%s"] * count) + ")" if count else "(NULL)"
+    def among(name: str, count: int) -> str:
+        return "(" + ", ".join(f"%({name}{n})s" for n in range(count)) + ")" if count else "(NULL)"
 
-    was_sent = f"({column['id']} IN {among(sent)} AND {column['status']} IN {among(len(_TO_SENT))})"
+    was_sent = (
+        f"({column['id']} IN {among('sent', sent)} AND {column['status']} IN {among('sent_from', len(_TO_SENT))})"
+    )
 
     def sent_else(value: str, otherwise: str) -> str:
         return f"CASE WHEN {was_sent} THEN {value} ELSE {otherwise} END"
@@ -259,19 +257,20 @@ def _mark_sending_sql(alias: str, handing: int, sent: int) -> str:
     # active ones)` PostgreSQL hashes every active subscriber for each UPDATE: 18 ms at 50,000.
     active = (
         f"EXISTS (SELECT 1 FROM {quote(person.db_table)} WHERE {quote(person.pk.column)}"
-        f" = {table}.{column['subscriber']} AND {quote(person.get_field('status').column)} = %s)"
+        f" = {table}.{column['subscriber']} AND {quote(person.get_field('status').column)} = %(active)s)"
     )
     handing_over = (
-        f"({column['id']} IN {among(handing)} AND {column['status']} IN {among(len(_TO_SENDING))}"
-        f" AND {column['claimed_by']} = %s AND {active})"
+        f"({column['id']} IN {among('id', handing)}"
+        f" AND {column['status']} IN {among('sending_from', len(_TO_SENDING))}"
+        f" AND {column['claimed_by']} = %(worker)s AND {active})"
     )
     empty = "''"
     assignments = [
-        f"{column['status']} = {sent_else('%s', '%s')}",
-        f"{column['sent_at']} = {sent_else('%s', column['sent_at'])}",
+        f"{column['status']} = {sent_else('%(sent)s', '%(sending)s')}",
+        f"{column['sent_at']} = {sent_else('%(now)s', column['sent_at'])}",
         f"{column['last_error']} = {sent_else(empty, column['last_error'])}",
         f"{column['attempts']} = {sent_else(column['attempts'], column['attempts'] + ' + 1')}",
-        f"{column['claimed_at']} = {sent_else(column['claimed_at'], '%s')}",
-        f"{column['claimed_by']} = %s",
+        f"{column['claimed_at']} = {sent_else(column['claimed_at'], '%(now)s')}",
+        f"{column['claimed_by']} = %(worker)s",
     ]
     return f"UPDATE {table} SET {', '.join(assignments)} WHERE {was_sent} OR {handing_over}"
