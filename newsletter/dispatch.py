@@ -377,16 +377,21 @@ class Sender:
         return None, copy
 
     def send_batch(self, batch: list[Delivery]) -> None:
-        waiting = deque(batch)
+        waiting = deque(batch)  # claimed, message not built yet
+        built: deque[tuple[Delivery, tuple]] = deque()  # message built, not marked `sending` yet
         idle = list(self.transports)
         in_flight: dict[Future, tuple[Transport, Delivery]] = {}
         try:
-            while waiting or in_flight:
-                if waiting and idle:
-                    for transport, delivery, future in self._start(idle, waiting):
+            while waiting or built or in_flight:
+                if idle and (waiting or built):
+                    self._build(waiting, built, len(idle))
+                    for transport, delivery, future in self._start(idle, built, waiting):
                         idle.remove(transport)
                         in_flight[future] = (transport, delivery)
                 if in_flight:
+                    # While the connections send, build what they take next: a connection that
+                    # comes free then waits only for its `sending` to be written.
+                    self._build(waiting, built, len(self.transports))
                     done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                     for future in done:
                         transport, delivery = in_flight.pop(future)
@@ -395,45 +400,46 @@ class Sender:
         finally:
             self._record_accepted()  # whatever ends the batch, what the server accepted is recorded
 
-    def _start(self, idle: list[Transport], waiting: deque[Delivery]) -> list[tuple[Transport, Delivery, Future]]:
-        """Hand the next messages to the idle connections' threads, marked `sending` in one UPDATE:
-        when the database is what takes time, several connections come free at once and share a
-        commit. Under a rate limit only the messages already due go together."""
+    def _start(
+        self, idle: list[Transport], built: deque[tuple[Delivery, tuple]], waiting: deque[Delivery]
+    ) -> list[tuple[Transport, Delivery, Future]]:
+        """Hand the next built messages to the idle connections' threads, marked `sending` in one
+        UPDATE: when the database is what takes time, several connections come free at once and
+        share a commit. Under a rate limit only the messages already due go together."""
         ready: list[tuple[Transport, Delivery, tuple]] = []
         for transport in idle:
-            delivery, handover = self._next_buildable(waiting)
-            if delivery is None:
+            if not built:
                 break
             if not ready:
                 self.limiter.wait()
             elif not self.limiter.due():
-                waiting.appendleft(delivery)
                 break
             try:
                 transport.ready()
             except (smtplib.SMTPException, OSError) as error:
                 # Nothing of these was handed over: they go back, to be tried again later.
                 reason = f"cannot connect to the mail server ({type(error).__name__})"
-                for left in (*(d for _, d, _ in ready), delivery, *waiting):
+                for left in (*(d for _, d, _ in ready), *(d for d, _ in built), *waiting):
                     self._retry_later(left, reason, count_attempt=False)
+                built.clear()
                 waiting.clear()
                 transport.close()
                 return []
+            delivery, handover = built.popleft()
             ready.append((transport, delivery, handover))
         marked = self._mark_sending([delivery for _, delivery, _ in ready])
         return [(t, d, self.pool.submit(t.send, *handover)) for t, d, handover in ready if d.pk in marked]
 
-    def _next_buildable(self, waiting: deque[Delivery]) -> tuple[Delivery | None, tuple | None]:
-        """The next delivery and its message; one that cannot be built fails alone, never `sending`."""
-        while waiting:
+    def _build(self, waiting: deque[Delivery], built: deque[tuple[Delivery, tuple]], count: int) -> None:
+        """Build messages until `count` are ready; one that cannot be built fails alone, never `sending`."""
+        while waiting and len(built) < count:
             delivery = waiting.popleft()
             try:
-                return delivery, self.build(delivery)
+                built.append((delivery, self.build(delivery)))
             except Exception as error:  # noqa: BLE001 - whatever breaks one message fails it alone
                 reason = f"cannot build the message: {describe(error)}"
                 logger.warning("delivery %s: %s", delivery.pk, reason)
                 Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.CLAIMED, claimed_by=self.me).fail(reason)
-        return None, None
 
     def _finish(self, delivery: Delivery, future: Future) -> None:
         try:
