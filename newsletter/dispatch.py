@@ -48,7 +48,7 @@ from django.utils import timezone
 
 from newsletter.audience import KEY_SEPARATOR, NAME_SEPARATOR, Variant, active_repositories
 from newsletter.encoded_mail import EncodedEmail
-from newsletter.mail import message_id_around, personal_links, report_email
+from newsletter.mail import Links, message_id_around, report_email
 from newsletter.models import Delivery, Report, ReportVariant, Repository, Subscriber
 from newsletter.models.transitions import TransitionError
 from newsletter.render.email import render_email
@@ -346,6 +346,7 @@ class Sender:
         self.pool = ThreadPoolExecutor(count, thread_name_prefix="smtp") if count > 1 else InlineExecutor()
         self.variants: dict[str, ReportVariant] = {}
         self.encoded: dict[str, EncodedEmail] = {}
+        self.links = Links()
         self.accepted: list[Delivery] = []  # handed over, `sent` not recorded yet
 
     def hang_up(self) -> None:
@@ -365,7 +366,7 @@ class Sender:
         """What goes to the mail server: the variant's pre-encoded copy over SMTP, Django's message
         for the other backends (they take message objects)."""
         variant, subscriber = self.variant(delivery.variant_key), delivery.subscriber
-        links = personal_links(subscriber)
+        links = self.links.personal(subscriber)
         if not self.transports[0].speaks_smtp:
             message = report_email(delivery=delivery, variant=variant, subscriber=subscriber, links=links)
             return message, envelope(message)

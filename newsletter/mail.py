@@ -33,7 +33,7 @@ def absolute(path: str) -> str:
 
 
 def link_for(subscriber: Subscriber, purpose: str) -> str:
-    return absolute(reverse(purpose, args=[make_token(subscriber, purpose)]))
+    return Links().url(subscriber, purpose)[1]
 
 
 def list_id() -> str:
@@ -63,9 +63,32 @@ class PersonalLinks:
         return personalize(content, unsubscribe_url=self.unsubscribe_url, preferences_url=self.preferences_url)
 
 
+class Links:
+    """Subscribers' signed links, each purpose's URL resolved once: a dispatch makes two links a
+    copy, and resolving a URL costs as much as signing its token. A token is URL-safe Base64 and
+    colons, which the path keeps as they are, so the URL is what comes around any one token."""
+
+    MARK = "TOKEN"
+
+    def __init__(self):
+        self.around: dict[str, tuple[str, str]] = {}
+
+    def url(self, subscriber: Subscriber, purpose: str) -> tuple[str, str]:
+        """(token, absolute URL) of the subscriber's link for this purpose."""
+        token = make_token(subscriber, purpose)
+        if purpose not in self.around:
+            before, _, after = absolute(reverse(purpose, args=[self.MARK])).rpartition(self.MARK)
+            self.around[purpose] = before, after
+        before, after = self.around[purpose]
+        return token, before + token + after
+
+    def personal(self, subscriber: Subscriber) -> PersonalLinks:
+        token, unsubscribe_url = self.url(subscriber, "unsubscribe")
+        return PersonalLinks(token, unsubscribe_url, self.url(subscriber, "preferences")[1])
+
+
 def personal_links(subscriber: Subscriber) -> PersonalLinks:
-    token = make_token(subscriber, "unsubscribe")
-    return PersonalLinks(token, absolute(reverse("unsubscribe", args=[token])), link_for(subscriber, "preferences"))
+    return Links().personal(subscriber)
 
 
 def list_unsubscribe(links: PersonalLinks) -> str:

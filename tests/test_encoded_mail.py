@@ -2,16 +2,21 @@
 
 import email
 import quopri
+import random
+import string
 from email import policy
 
 import pytest
+from django.core.mail.message import forbid_multi_line_headers, sanitize_address
+from django.urls import reverse
 
 from newsletter.audience import Variant, active_repositories
-from newsletter.encoded_mail import EncodedBody, EncodedEmail
-from newsletter.mail import PersonalLinks, message_id, personal_links, report_email
+from newsletter.encoded_mail import HEADERS, EncodedBody, EncodedEmail, _address, _header
+from newsletter.mail import Links, PersonalLinks, absolute, message_id, personal_links, report_email
 from newsletter.models import Delivery, ReportVariant
 from newsletter.render.email import PREFERENCES_URL, UNSUBSCRIBE_URL, render_email
 from newsletter.smtp_transport import envelope
+from newsletter.tokens import read_token
 from tests.mailing import approved_report, subscriber
 
 LINKS = PersonalLinks(
@@ -29,6 +34,17 @@ def headers(message) -> dict[str, str]:
     found = {name: str(value) for name, value in message.items() if name != "Date"}
     found["Content-Type"] = message.get_content_type()  # the boundary is each message's own
     return found
+
+
+def raw_header(content: bytes, name: str) -> bytes:
+    """A header's bytes as written, folded lines included."""
+    head = content.split(b"\r\n\r\n", 1)[0] + b"\r\n"
+    start = head.index(b"\r\n" + name.encode() + b":") + 2
+    end = start
+    while True:
+        end = head.index(b"\r\n", end) + 2
+        if not head[end : end + 1].isspace():
+            return head[start:end]
 
 
 def leaves(message) -> list[tuple[str, str]]:
@@ -62,6 +78,8 @@ def test_a_copy_decodes_to_what_report_email_builds(collected, settings, languag
     assert (copy.sender, copy.recipients) == (expected.sender, expected.recipients)
     built, sent = parsed(expected.content), parsed(copy.content)
     assert headers(sent) == headers(built) and sent["Date"]
+    for name in ("To", "Message-ID", "List-Unsubscribe"):  # a copy's own headers, byte for byte
+        assert raw_header(copy.content, name) == raw_header(expected.content, name)
     assert leaves(sent) == leaves(built)
     assert [kind for kind, _ in leaves(sent)] == (["text/plain", "text/html"] if output == "html" else ["text/plain"])
     assert links.unsubscribe_url in leaves(sent)[-1][1] and "links.invalid" not in copy.content.decode()
@@ -101,3 +119,56 @@ def test_a_link_that_would_make_a_line_too_long_for_8bit_switches_to_quoted_prin
     assert EncodedBody(text).encode(LINKS)[0] == "8bit"
     encoding, body = EncodedBody(text).encode(long_link)
     assert encoding == "quoted-printable" and decoded(encoding, body) == long_link.substitute(text)
+
+
+def outcome(function, *args):
+    """What a call returns, or the kind of error it raises."""
+    try:
+        return function(*args)
+    except Exception as error:  # noqa: BLE001 - compared, not handled
+        return type(error)
+
+
+def _random_values(seed: int) -> list[str]:
+    pick = random.Random(seed)
+    alphabet = string.ascii_letters + string.digits + string.punctuation + " é退"
+    values = ["".join(pick.choice(alphabet) for _ in range(pick.randint(1, 140))) for _ in range(2000)]
+    unbroken = ["".join(pick.choice(string.ascii_letters + ":/<>._-") for _ in range(pick.randint(60, 200)))
+                for _ in range(500)]  # fmt: skip
+    return values + unbroken
+
+
+@pytest.mark.parametrize("name", ["To", "Message-ID", "List-Unsubscribe"])
+def test_a_header_written_directly_is_what_the_email_package_folds(name):
+    fits = "x" * (78 - len(name) - 2)  # the longest value on the header's own line
+    edges = [fits, fits + "y", f"<{'a' * 130}>", "<https://d.example/u/t/>, <mailto:leave@d.example?subject=u%20t>",
+             "Zoë <zoe@example.com>", " leading", "two  spaces"]  # fmt: skip
+    for value in edges + _random_values(len(name)):
+        if "\n" in value or "\r" in value:
+            continue
+        assert outcome(_header, name, value, "utf-8") == outcome(
+            lambda *header: HEADERS.fold_binary(*forbid_multi_line_headers(*header)), name, value, "utf-8"
+        ), value
+
+
+def test_a_plain_address_is_what_sanitize_address_makes_of_it():
+    pick = random.Random(7)
+    alphabet = string.ascii_lowercase + string.digits + ".-_+!#'@ \"é"
+    addresses = ["ada@example.com", "a.b+c@mail.example.co", "o'brien@x-y.example", "zoë@bücher.example",
+                 "\"quoted local\"@example.com", "a..b@example.com", ".a@example.com"]  # fmt: skip
+    addresses += ["".join(pick.choice(alphabet) for _ in range(pick.randint(3, 24))) for _ in range(3000)]
+    for address in addresses:
+        assert outcome(_address, address, "utf-8") == outcome(sanitize_address, address, "utf-8"), address
+
+
+@pytest.mark.django_db
+def test_links_are_the_urls_reverse_makes_for_their_tokens(settings):
+    settings.SITE_URL = "https://TOKEN.example.com/daily"  # the stand-in token in the site's address
+    links = Links()
+    for person in (subscriber("ada@example.com"), subscriber("bob@example.com")):
+        for purpose in ("unsubscribe", "preferences"):
+            token, url = links.url(person, purpose)
+            assert url == absolute(reverse(purpose, args=[token]))
+            assert read_token(token, purpose) == person
+        made = links.personal(person)
+        assert made.unsubscribe_url.endswith(f"/unsubscribe/{made.unsubscribe_token}/")
