@@ -72,21 +72,25 @@ class EncodedBody:
         self.placeholders = pieces[1::2]
         fixed = pieces[0::2]
         self.quoted = [_quoted(piece) for piece in fixed]
-        long_lines = any(len(line.encode()) > RFC5322_EMAIL_LINE_LENGTH_LIMIT for line in text.splitlines())
-        self.eight_bit = None if long_lines else [LINE_ENDS.sub("\r\n", piece).encode() for piece in fixed]
+        # Django's rule, on the text as each copy has it: 8bit unless a line is longer than SMTP
+        # allows. Only the lines with links differ between copies, so only they are measured then.
+        lines = [(len(line.encode()), PLACEHOLDERS.findall(line)) for line in text.splitlines()]
+        longest = max((octets for octets, found in lines if not found), default=0)
+        self.linked_lines = [(octets - sum(map(len, found)), found) for octets, found in lines if found]
+        self.eight_bit = None
+        if longest <= RFC5322_EMAIL_LINE_LENGTH_LIMIT:
+            self.eight_bit = [LINE_ENDS.sub("\r\n", piece).encode() for piece in fixed]
 
     def encode(self, links: PersonalLinks) -> tuple[str, bytes]:
         """(Content-Transfer-Encoding, the encoded body) with these links in place."""
-        values = [
-            links.unsubscribe_url if placeholder == UNSUBSCRIBE_URL else links.preferences_url
-            for placeholder in self.placeholders
-        ]
-        if self.eight_bit is not None:
-            body = b"".join(_interleave(self.eight_bit, [value.encode() for value in values]))
-            # A link can lengthen its line past what SMTP allows (a very long SITE_URL, say).
-            if max(map(len, body.split(b"\r\n"))) <= RFC5322_EMAIL_LINE_LENGTH_LIMIT:
-                return "8bit", body
-        return "quoted-printable", _join_quoted(_interleave(self.quoted, [_quoted(value) for value in values]))
+        value = {UNSUBSCRIBE_URL: links.unsubscribe_url.encode(), PREFERENCES_URL: links.preferences_url.encode()}
+        values = [value[placeholder] for placeholder in self.placeholders]
+        if self.eight_bit is not None and all(
+            octets + sum(len(value[placeholder]) for placeholder in found) <= RFC5322_EMAIL_LINE_LENGTH_LIMIT
+            for octets, found in self.linked_lines  # a link can make its line too long (a long SITE_URL, say)
+        ):
+            return "8bit", b"".join(_interleave(self.eight_bit, values))
+        return "quoted-printable", _join_quoted(_interleave(self.quoted, [_quoted(v.decode()) for v in values]))
 
 
 def _header_lines(message) -> bytes:

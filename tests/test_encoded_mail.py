@@ -121,6 +121,19 @@ def test_a_link_that_would_make_a_line_too_long_for_8bit_switches_to_quoted_prin
     assert encoding == "quoted-printable" and decoded(encoding, body) == long_link.substitute(text)
 
 
+@pytest.mark.parametrize("room", [0, 1])
+def test_the_8bit_limit_counts_every_link_on_a_line_in_octets(room):
+    """Django's rule on the copy's own text: 8bit while no line passes 998 octets, links included."""
+    links = PersonalLinks("t", "https://daily.example.com/u/" + "é" * 100, "https://daily.example.com/p/" + "p" * 100)
+    taken = len(f"{links.unsubscribe_url} and {links.preferences_url}".encode())
+    text = f"intro\n{'x' * (998 - taken + room - 1)} {UNSUBSCRIBE_URL} and {PREFERENCES_URL}\nend {'y' * 990}\n"
+    personal = links.substitute(text)
+    too_long = any(len(line.encode()) > 998 for line in personal.splitlines())
+    encoding, body = EncodedBody(text).encode(links)
+    assert too_long == bool(room) and encoding == ("quoted-printable" if room else "8bit")
+    assert decoded(encoding, body) == personal
+
+
 def outcome(function, *args):
     """What a call returns, or the kind of error it raises."""
     try:
