@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import RFC5322_EMAIL_LINE_LENGTH_LIMIT, forbid_multi_line_headers, sanitize_address
 
+from newsletter.addresses import sanitized
 from newsletter.mail import PersonalLinks, list_unsubscribe, report_headers
 from newsletter.models import Report, ReportVariant
 from newsletter.render.email import PREFERENCES_URL, UNSUBSCRIBE_URL
@@ -99,15 +100,9 @@ def _header_lines(message) -> bytes:
 
 # What the generator leaves as it is. A copy's own headers are mostly such values (an address, a
 # Message-ID, a link), and folding each through the email package costs 10 to 20 µs; the general
-# path stays the definition and tests hold the shortcuts equal to it.
-ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-PLAIN_ADDRESS = re.compile(rf"{ATEXT}(?:\.{ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\Z")  # sanitize_address keeps it
+# path stays the definition and tests hold the shortcut equal to it.
 UNBROKEN = re.compile(r"[!-~]+\Z")  # printable ASCII without a space: nowhere to fold
 HEADER_LINE = 78  # compat32's max_line_length
-
-
-def _address(address: str, encoding: str) -> str:
-    return address if PLAIN_ADDRESS.match(address) else sanitize_address(address, encoding)
 
 
 def _header(name: str, value: str, encoding: str) -> bytes:
@@ -169,7 +164,7 @@ class EncodedEmail:
     def envelope_for(self, *, to: str, message_id: str, links: PersonalLinks) -> Envelope:
         """One subscriber's copy. Raises ValueError (as Django would) for an address or header that
         cannot be encoded, before anything is handed over."""
-        recipients = [_address(to, self.encoding)]  # first, as in smtp_transport.envelope
+        recipients = [sanitized(to, self.encoding)]  # first, as in smtp_transport.envelope
         lines = [
             self.head,
             _header("To", to, self.encoding),

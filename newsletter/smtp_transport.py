@@ -35,6 +35,8 @@ from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.mail.message import sanitize_address
 
+from newsletter.addresses import quoted
+
 
 class HandoverError(Exception):
     """Sending failed with `error`; `ambiguous` when the server may nevertheless have accepted the message."""
@@ -204,8 +206,8 @@ class Transport:
         conversation (the server hangs up), whichever it answers."""
         size = f" size={len(envelope.content)}" if smtp.has_extn("size") else ""
         commands = [
-            ("mail", f"FROM:{smtplib.quoteaddr(envelope.sender)}{size}"),
-            *(("rcpt", f"TO:{smtplib.quoteaddr(recipient)}") for recipient in envelope.recipients),
+            ("mail", f"FROM:{quoted(envelope.sender)}{size}"),
+            *(("rcpt", f"TO:{quoted(recipient)}") for recipient in envelope.recipients),
             ("data", ""),
         ]
         pipelining = smtp.has_extn("pipelining")
