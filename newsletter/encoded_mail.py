@@ -165,6 +165,9 @@ class EncodedEmail:
         """One subscriber's copy. Raises ValueError (as Django would) for an address or header that
         cannot be encoded, before anything is handed over."""
         recipients = [sanitized(to, self.encoding)]  # first, as in smtp_transport.envelope
+        # The encoded pieces and the headers end their lines with CRLF; so does a copy, unless a
+        # link brings a line break of its own into an 8bit body (a header refuses one).
+        crlf = not any(c in url for url in (links.unsubscribe_url, links.preferences_url) for c in "\r\n")
         lines = [
             self.head,
             _header("To", to, self.encoding),
@@ -176,7 +179,7 @@ class EncodedEmail:
             (_, body), *_ = self.parts
             encoding, content = body.encode(links)
             lines += [f"Content-Transfer-Encoding: {encoding}\r\n\r\n".encode(), content]
-            return Envelope(self.sender, recipients, b"".join(lines))
+            return Envelope(self.sender, recipients, b"".join(lines), crlf)
         delimiter = f"--{self.boundary}".encode()
         lines.append(b"\r\n")
         for headers, body in self.parts:
@@ -184,4 +187,4 @@ class EncodedEmail:
             lines += [delimiter, b"\r\n", headers, f"Content-Transfer-Encoding: {encoding}\r\n\r\n".encode()]
             lines += [content, b"\r\n"]
         lines += [delimiter, b"--\r\n"]
-        return Envelope(self.sender, recipients, b"".join(lines))
+        return Envelope(self.sender, recipients, b"".join(lines), crlf)

@@ -15,7 +15,7 @@ from newsletter.encoded_mail import HEADERS, EncodedBody, EncodedEmail, _header
 from newsletter.mail import Links, PersonalLinks, absolute, message_id, personal_links, report_email
 from newsletter.models import Delivery, ReportVariant
 from newsletter.render.email import PREFERENCES_URL, UNSUBSCRIBE_URL, render_email
-from newsletter.smtp_transport import envelope
+from newsletter.smtp_transport import envelope, on_the_wire
 from newsletter.tokens import read_token
 from tests.mailing import approved_report, outcome, subscriber
 
@@ -84,6 +84,11 @@ def test_a_copy_decodes_to_what_report_email_builds(collected, settings, languag
     assert [kind for kind, _ in leaves(sent)] == (["text/plain", "text/html"] if output == "html" else ["text/plain"])
     assert links.unsubscribe_url in leaves(sent)[-1][1] and "links.invalid" not in copy.content.decode()
     assert max(len(line) for line in copy.content.split(b"\r\n")) <= 998
+    assert copy.crlf and only_crlf(copy.content)  # so the transport skips looking for bare CR or LF
+
+
+def only_crlf(content: bytes) -> bool:
+    return content.count(b"\r") == content.count(b"\n") == content.count(b"\r\n")
 
 
 def decoded(encoding: str, body: bytes) -> str:
@@ -167,3 +172,27 @@ def test_links_are_the_urls_reverse_makes_for_their_tokens(settings):
             assert read_token(token, purpose) == person
         made = links.personal(person)
         assert made.unsubscribe_url.endswith(f"/unsubscribe/{made.unsubscribe_token}/")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_encoded_bodies_end_every_line_with_crlf_whatever_the_text_breaks_lines_with(seed):
+    pick = random.Random(seed)
+    pieces = ["\r\n", "\r", "\n", "\n\n", "\x85", "\u2028", "\x0b", "\x1c", ".", "é", "退订", "a=b", " ", "x" * 80,
+              UNSUBSCRIBE_URL, PREFERENCES_URL]  # fmt: skip
+    for _ in range(200):
+        text = "".join(pick.choice(pieces) for _ in range(pick.randint(1, 60)))
+        for links in (LINKS, PersonalLinks("t", "https://d.example/" + "u" * 1100, LINKS.preferences_url)):
+            encoding, body = EncodedBody(text).encode(links)
+            assert only_crlf(body), (text, encoding)
+
+
+@pytest.mark.django_db
+def test_a_link_with_a_line_break_leaves_the_line_ends_to_the_transport(collected, settings):
+    report = approved_report()
+    person = subscriber("ada@example.com", output="markdown")
+    rendered = render_email(report, Variant(tuple(sorted(active_repositories(report))), "zh", "markdown"))
+    variant = ReportVariant(report=report, key="k", subject=rendered.subject, text=rendered.text, html="")
+    broken = PersonalLinks("t", LINKS.unsubscribe_url, "https://daily.example.com/p\n/t/")  # in no header
+    copy = EncodedEmail(report, variant).envelope_for(to=person.email, message_id="<m@x>", links=broken)
+    assert not copy.crlf and not only_crlf(copy.content)
+    assert only_crlf(on_the_wire(copy.content, crlf=copy.crlf))
