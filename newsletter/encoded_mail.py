@@ -84,14 +84,15 @@ class EncodedBody:
 
     def encode(self, links: PersonalLinks) -> tuple[str, bytes]:
         """(Content-Transfer-Encoding, the encoded body) with these links in place."""
-        value = {UNSUBSCRIBE_URL: links.unsubscribe_url.encode(), PREFERENCES_URL: links.preferences_url.encode()}
-        values = [value[placeholder] for placeholder in self.placeholders]
+        url = {UNSUBSCRIBE_URL: links.unsubscribe_url, PREFERENCES_URL: links.preferences_url}
+        values = [url[placeholder] for placeholder in self.placeholders]
+        length = {placeholder: len(value.encode()) for placeholder, value in url.items()}
         if self.eight_bit is not None and all(
-            octets + sum(len(value[placeholder]) for placeholder in found) <= RFC5322_EMAIL_LINE_LENGTH_LIMIT
+            octets + sum(length[placeholder] for placeholder in found) <= RFC5322_EMAIL_LINE_LENGTH_LIMIT
             for octets, found in self.linked_lines  # a link can make its line too long (a long SITE_URL, say)
         ):
-            return "8bit", b"".join(_interleave(self.eight_bit, values))
-        return "quoted-printable", _join_quoted(_interleave(self.quoted, [_quoted(v.decode()) for v in values]))
+            return "8bit", b"".join(_interleave(self.eight_bit, [value.encode() for value in values]))
+        return "quoted-printable", _join_quoted(_interleave(self.quoted, [_quoted(value) for value in values]))
 
 
 def _header_lines(message) -> bytes:
